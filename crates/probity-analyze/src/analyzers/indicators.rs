@@ -1,0 +1,296 @@
+//! Known indicators: exact byte strings that public advisories tie to a specific backdoor.
+//!
+//! The patterns come from `rules/indicators.toml`, one rule per entry (`PRB-IND-NNN`), each with the
+//! advisory or analysis it comes from. All patterns are searched in one Aho-Corasick pass over each
+//! distinct content; every hit becomes evidence (the matched bytes at their offset). This family
+//! only finds backdoors someone already published: it is kept separate from the behaviour-based
+//! rules so that those can be measured with it switched off (`--exclude-rule 'PRB-IND-*'`).
+
+use std::collections::BTreeMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use probity_model::{Confidence, Evidence, RuleDescriptor, RuleDoc, RuleId, Severity, StringEncoding, hex};
+use serde::Deserialize;
+
+use crate::AnalyzeError;
+use crate::analyzer::{Analyzer, AnalyzerFailure, ContentContext, Draft};
+
+/// The analyzer's id.
+pub const ID: &str = "indicators";
+
+/// Shortest pattern accepted: shorter constants occur by chance in binary data.
+pub const MIN_PATTERN_LEN: usize = 8;
+
+/// Most occurrences quoted as evidence in one finding (the message gives the full count).
+pub const MAX_EVIDENCE: usize = 16;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndicatorFile {
+    indicator: Vec<IndicatorEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndicatorEntry {
+    id: String,
+    name: String,
+    title: String,
+    #[serde(default)]
+    string: Option<String>,
+    #[serde(default)]
+    hex: Option<String>,
+    severity: String,
+    confidence: String,
+    #[serde(default)]
+    cwe: Vec<String>,
+    #[serde(default)]
+    cve: Vec<String>,
+    references: Vec<String>,
+    description: String,
+    remediation: String,
+}
+
+/// One compiled indicator.
+#[derive(Debug)]
+struct Indicator {
+    rule: RuleDescriptor,
+    pattern: Vec<u8>,
+    /// Whether the pattern is text (quoted as a string) rather than a byte constant.
+    text: bool,
+}
+
+/// The known-indicator analyzer.
+#[derive(Debug)]
+pub struct Indicators {
+    indicators: Vec<Indicator>,
+    rules: Vec<RuleDescriptor>,
+    matcher: AhoCorasick,
+}
+
+impl Indicators {
+    /// Builds the analyzer from the text of an indicator file.
+    pub fn from_toml(file: &str, text: &str) -> Result<Indicators, AnalyzeError> {
+        let parsed: IndicatorFile = toml::from_str(text).map_err(|e| AnalyzeError::rules(file, e))?;
+        let mut indicators = Vec::with_capacity(parsed.indicator.len());
+        let mut seen = BTreeMap::new();
+        for entry in parsed.indicator {
+            let fail = |m: String| AnalyzeError::rules(file, format!("{}: {m}", entry.id));
+            let id: RuleId = entry
+                .id
+                .parse()
+                .map_err(|e: probity_model::rule::RuleIdError| fail(e.to_string()))?;
+            if id.area() != "IND" {
+                return Err(fail("indicator ids are PRB-IND-NNN".into()));
+            }
+            let (pattern, is_text) = match (&entry.string, &entry.hex) {
+                (Some(s), None) => (s.as_bytes().to_vec(), true),
+                (None, Some(h)) => (
+                    hex::decode(h).ok_or_else(|| fail(format!("`{h}` is not hex")))?,
+                    false,
+                ),
+                _ => return Err(fail("exactly one of `string` and `hex` is required".into())),
+            };
+            if pattern.len() < MIN_PATTERN_LEN {
+                return Err(fail(format!(
+                    "pattern is {} bytes; at least {MIN_PATTERN_LEN} are required",
+                    pattern.len()
+                )));
+            }
+            if let Some(other) = seen.insert(pattern.clone(), entry.id.clone()) {
+                return Err(fail(format!("same pattern as {other}")));
+            }
+            if entry.references.is_empty() {
+                return Err(fail("every indicator needs at least one public reference".into()));
+            }
+            let severity: Severity = entry.severity.parse().map_err(fail)?;
+            let confidence = match entry.confidence.as_str() {
+                "possible" => Confidence::Possible,
+                "likely" => Confidence::Likely,
+                "confirmed" => Confidence::Confirmed,
+                other => return Err(fail(format!("`{other}` is not a confidence"))),
+            };
+            let quoted = if is_text {
+                format!("the string `{}`", probity_model::text::escape(&pattern))
+            } else {
+                format!("the byte sequence {}", entry.hex.as_deref().unwrap_or_default())
+            };
+            let description = entry.description.trim().replace('\n', " ");
+            let rule = RuleDescriptor {
+                id,
+                name: entry.name,
+                title: entry.title,
+                analyzer: ID.into(),
+                severity,
+                confidence,
+                cwe: entry.cwe,
+                cve: entry.cve,
+                references: entry.references.clone(),
+                remediation: entry.remediation,
+                doc: RuleDoc {
+                    detects: format!("Content that contains {quoted}. {description}"),
+                    why: format!(
+                        "This exact value is tied by public analyses ({}) to hidden access in shipped \
+                         network equipment. Its presence means the image carries the code or data of \
+                         that mechanism, or a close relative of it.",
+                        entry.references.join(", ")
+                    ),
+                    how: "Every distinct file content (identical files are read once) is searched in one \
+                          Aho-Corasick pass for all known indicators at once; each occurrence is quoted as \
+                          evidence with its offset and the SHA-256 of the matched bytes."
+                        .into(),
+                    false_positives: "Files that describe or detect the backdoor rather than implement it \
+                         (a scanner's signature list, documentation, an exploit script kept in the image), \
+                         and firmware in which the vendor left the value behind but removed the code that \
+                         acts on it. Check the file the evidence points at before concluding."
+                        .into(),
+                    false_negatives:
+                        "Only these exact bytes are matched: a copy that is obfuscated, encrypted, \
+                         re-encoded (for example UTF-16), split across instructions, or stored in a \
+                         container Probity could not unpack is missed, and so is any backdoor that was not \
+                         published. Behaviour-based rules exist for the unpublished ones."
+                            .into(),
+                    example: format!(
+                        "`rootfs ▸ /usr/sbin/httpd @0x1a2c4+{}`: evidence {quoted} at offset 0x1a2c4.",
+                        pattern.len()
+                    ),
+                },
+            };
+            indicators.push(Indicator {
+                rule,
+                pattern,
+                text: is_text,
+            });
+        }
+        indicators.sort_by(|a, b| a.rule.id.cmp(&b.rule.id));
+        let matcher = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(indicators.iter().map(|i| &i.pattern))
+            .map_err(|e| AnalyzeError::rules(file, e))?;
+        let rules = indicators.iter().map(|i| i.rule.clone()).collect();
+        Ok(Indicators {
+            indicators,
+            rules,
+            matcher,
+        })
+    }
+}
+
+impl Analyzer for Indicators {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn rules(&self) -> &[RuleDescriptor] {
+        &self.rules
+    }
+
+    fn analyze_content(&self, cx: &ContentContext<'_>, out: &mut Vec<Draft>) -> Result<(), AnalyzerFailure> {
+        // Occurrences per indicator, in offset order (the search reports matches by end offset,
+        // which for one pattern is also start order).
+        let mut hits: BTreeMap<usize, (u64, Vec<usize>)> = BTreeMap::new();
+        for m in self.matcher.find_overlapping_iter(cx.data) {
+            let slot = hits.entry(m.pattern().as_usize()).or_default();
+            slot.0 += 1;
+            if slot.1.len() < MAX_EVIDENCE {
+                slot.1.push(m.start());
+            }
+        }
+        for (index, (count, starts)) in hits {
+            let Some(ind) = self.indicators.get(index) else {
+                continue;
+            };
+            let evidence: Vec<Evidence> = starts
+                .iter()
+                .filter_map(|&start| {
+                    let bytes = cx.data.get(start..start + ind.pattern.len())?;
+                    Some(if ind.text {
+                        let enc = if bytes.is_ascii() {
+                            StringEncoding::Ascii
+                        } else {
+                            StringEncoding::Utf8
+                        };
+                        Evidence::string(start as u64, bytes, enc, bytes)
+                    } else {
+                        Evidence::bytes(start as u64, bytes)
+                    })
+                })
+                .collect();
+            let first = starts.first().copied().unwrap_or_default();
+            // Patterns come from our own rule data, not from the input; the text writer escapes
+            // messages for the terminal anyway.
+            let what = if ind.text {
+                format!("`{}`", String::from_utf8_lossy(&ind.pattern))
+            } else {
+                format!("{}-byte constant", ind.pattern.len())
+            };
+            let message = format!(
+                "{what} ({}) occurs {count} time{} in this content, first at offset {first:#x}",
+                ind.rule.title,
+                if count == 1 { "" } else { "s" },
+            );
+            let mut draft =
+                Draft::on_content(ind.rule.id.clone(), cx.sha256, message, ind.rule.id.to_string());
+            draft.evidence = evidence;
+            out.push(draft);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::rule_file;
+
+    fn embedded() -> Indicators {
+        let f = rule_file("indicators.toml").unwrap();
+        Indicators::from_toml(f.name, f.text).unwrap()
+    }
+
+    #[test]
+    fn embedded_rules_load() {
+        let a = embedded();
+        assert_eq!(a.rules().len(), 12);
+        assert_eq!(a.rules()[0].id.as_str(), "PRB-IND-001");
+        assert!(
+            a.rules()
+                .iter()
+                .all(|r| !r.references.is_empty() && r.doc.detects.len() > 40)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_entries() {
+        let base = r#"[[indicator]]
+id = "PRB-IND-001"
+name = "X"
+title = "t"
+severity = "high"
+confidence = "likely"
+references = ["r"]
+description = "d"
+remediation = "r"
+"#;
+        let short = format!("{base}string = \"short\"\n");
+        assert!(
+            Indicators::from_toml("t", &short)
+                .unwrap_err()
+                .to_string()
+                .contains("at least 8")
+        );
+        let both = format!("{base}string = \"longenough\"\nhex = \"0011223344556677\"\n");
+        assert!(
+            Indicators::from_toml("t", &both)
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one")
+        );
+        let badhex = format!("{base}hex = \"zz11223344556677\"\n");
+        assert!(Indicators::from_toml("t", &badhex).is_err());
+        let wrong_area = base.replace("PRB-IND-001", "PRB-CRED-001") + "string = \"longenough\"\n";
+        assert!(Indicators::from_toml("t", &wrong_area).is_err());
+        let unknown = format!("{base}string = \"longenough\"\nextra = 1\n");
+        assert!(Indicators::from_toml("t", &unknown).is_err());
+    }
+}

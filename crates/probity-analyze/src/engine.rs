@@ -1,0 +1,345 @@
+//! The scan engine: load the input, run every analyzer, and assemble the report.
+//!
+//! Analysis runs in parallel (rayon) over distinct contents; results are collected in input order
+//! and then sorted, so the report is byte-identical whatever the thread timing. An analyzer that
+//! fails or panics on one content becomes a problem in the report and the scan goes on.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use probity_model::{
+    ArtifactId, ArtifactKind, ContentStatus, Coverage, Finding, Fingerprint, Inventory, NotRead, Problem,
+    Report, RuleDescriptor, RuleId, RulesetInfo, ScanSettings, Sha256, Stage, Summary, ToolInfo,
+    report::SCHEMA_VERSION,
+};
+use probity_unpack::{Limits, Progress, Tree, tree};
+use rayon::prelude::*;
+
+use crate::AnalyzeError;
+use crate::analyzer::{Analyzer, AnalyzerFailure, ContentContext, Draft, Subject, TreeContext};
+use crate::analyzers::registry;
+use crate::rules::{RuleFilter, ruleset_info};
+
+/// What shapes a scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Bounds on what is read.
+    pub limits: Limits,
+    /// Which rules run.
+    pub rules: RuleFilter,
+    /// A timestamp to record (RFC 3339); `None` keeps the report byte-identical across runs.
+    pub timestamp: Option<String>,
+}
+
+/// Scans the input at `path` with every registered analyzer.
+pub fn scan(path: &Path, opts: &ScanOptions, progress: &dyn Progress) -> Result<Report, AnalyzeError> {
+    let analyzers = registry()?;
+    let ruleset = ruleset_info()?;
+    let tree = tree::load(path, &opts.limits, progress)?;
+    Ok(analyze(&tree, &analyzers, ruleset, opts, progress))
+}
+
+/// Runs `analyzers` over a loaded tree and assembles the report.
+pub fn analyze(
+    tree: &Tree,
+    analyzers: &[Box<dyn Analyzer>],
+    ruleset: RulesetInfo,
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+) -> Report {
+    let active: Vec<&dyn Analyzer> = analyzers
+        .iter()
+        .map(|a| a.as_ref())
+        .filter(|a| a.rules().iter().any(|r| opts.rules.allows(&r.id)))
+        .collect();
+    let contents = tree.unique_contents();
+    let total: u64 = contents
+        .iter()
+        .filter_map(|(_, ids)| ids.first().and_then(|id| tree.artifact(*id)).map(|a| a.size))
+        .sum();
+    progress.phase("analysing", Some(total));
+
+    let per_content: Vec<ContentOutcome> = contents
+        .par_iter()
+        .map(|(sha, ids)| analyze_one(tree, &active, *sha, ids, progress))
+        .collect();
+    let per_tree: Vec<(Vec<Draft>, Vec<Problem>)> = active
+        .par_iter()
+        .map(|a| {
+            let mut drafts = Vec::new();
+            let mut problems = Vec::new();
+            run_guarded(
+                *a,
+                None,
+                &mut problems,
+                |out| a.analyze_tree(&TreeContext { tree }, out),
+                &mut drafts,
+            );
+            (drafts, problems)
+        })
+        .collect();
+
+    let mut artifacts = tree.artifacts().to_vec();
+    let mut problems: Vec<Problem> = tree.problems().to_vec();
+    let mut drafts = Vec::new();
+    for (d, p, unread) in per_content {
+        drafts.extend(d);
+        problems.extend(p);
+        if let Some((id, reason)) = unread {
+            // Every artifact with this content was not analysed after all.
+            let sha = artifacts.get(id.index()).and_then(|a| a.sha256);
+            for a in artifacts
+                .iter_mut()
+                .filter(|a| a.sha256.is_some() && a.sha256 == sha)
+            {
+                a.content = ContentStatus::NotRead {
+                    reason: reason.clone(),
+                };
+            }
+        }
+    }
+    for (d, p) in per_tree {
+        drafts.extend(d);
+        problems.extend(p);
+    }
+
+    let rules: BTreeMap<RuleId, &RuleDescriptor> = active
+        .iter()
+        .flat_map(|a| a.rules())
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let content_map: HashMap<Sha256, &Vec<ArtifactId>> = contents.iter().map(|(s, ids)| (*s, ids)).collect();
+    let mut findings = Vec::new();
+    let mut fired = BTreeSet::new();
+    for draft in drafts.into_iter().filter(|d| opts.rules.allows(&d.rule)) {
+        match finalize(tree, &rules, &content_map, draft) {
+            Ok(f) => {
+                fired.insert(f.rule_id.clone());
+                findings.push(f);
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    findings.sort_by_cached_key(|f| {
+        (
+            std::cmp::Reverse(f.severity),
+            f.rule_id.clone(),
+            f.locations.first().map(|l| l.to_string()),
+            f.fingerprint.clone(),
+        )
+    });
+    problems.sort();
+    problems.dedup();
+
+    let mut summary = Summary {
+        findings: findings.len() as u64,
+        artifacts: artifacts.len() as u64,
+        problems: problems.len() as u64,
+        ..Summary::default()
+    };
+    for f in &findings {
+        summary.by_severity.add(f.severity);
+    }
+    let coverage = coverage(tree, &artifacts);
+    Report {
+        schema_version: SCHEMA_VERSION.into(),
+        tool: ToolInfo {
+            name: "probity".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        ruleset,
+        input: tree.input().clone(),
+        timestamp: opts.timestamp.clone(),
+        settings: ScanSettings {
+            max_file_size: opts.limits.max_file_size,
+            max_depth: opts.limits.max_depth,
+            max_artifacts: opts.limits.max_artifacts,
+            excluded_rules: opts.rules.patterns().to_vec(),
+        },
+        summary,
+        rules: fired
+            .iter()
+            .filter_map(|id| rules.get(id).map(|r| (*r).clone()))
+            .collect(),
+        findings,
+        artifacts,
+        inventory: Inventory::default(),
+        coverage,
+        problems,
+    }
+}
+
+type ContentOutcome = (Vec<Draft>, Vec<Problem>, Option<(ArtifactId, String)>);
+
+fn analyze_one(
+    tree: &Tree,
+    active: &[&dyn Analyzer],
+    sha: Sha256,
+    ids: &[ArtifactId],
+    progress: &dyn Progress,
+) -> ContentOutcome {
+    let mut drafts = Vec::new();
+    let mut problems = Vec::new();
+    let Some(&first) = ids.first() else {
+        return (drafts, problems, None);
+    };
+    let size = tree.artifact(first).map(|a| a.size).unwrap_or_default();
+    let outcome = match tree.open(first) {
+        Ok(content) => {
+            let cx = ContentContext {
+                sha256: sha,
+                data: &content,
+                artifacts: ids,
+                tree,
+            };
+            for a in active {
+                run_guarded(
+                    *a,
+                    Some(first),
+                    &mut problems,
+                    |out| a.analyze_content(&cx, out),
+                    &mut drafts,
+                );
+            }
+            None
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            problems.push(Problem {
+                artifact: Some(first),
+                stage: Stage::Read,
+                source: "read".into(),
+                message: reason.clone(),
+            });
+            Some((first, reason))
+        }
+    };
+    progress.advance(size);
+    (drafts, problems, outcome)
+}
+
+/// Runs one analyzer call, turning a failure or a panic into a problem.
+fn run_guarded(
+    analyzer: &dyn Analyzer,
+    artifact: Option<ArtifactId>,
+    problems: &mut Vec<Problem>,
+    call: impl FnOnce(&mut Vec<Draft>) -> Result<(), AnalyzerFailure>,
+    drafts: &mut Vec<Draft>,
+) {
+    let mut local = Vec::new();
+    let message = match catch_unwind(AssertUnwindSafe(|| call(&mut local))) {
+        Ok(Ok(())) => {
+            drafts.extend(local);
+            return;
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            format!("analyzer panicked (a bug; please report it): {what}")
+        }
+    };
+    problems.push(Problem {
+        artifact,
+        stage: Stage::Analyze,
+        source: analyzer.id().into(),
+        message,
+    });
+}
+
+fn finalize(
+    tree: &Tree,
+    rules: &BTreeMap<RuleId, &RuleDescriptor>,
+    content_map: &HashMap<Sha256, &Vec<ArtifactId>>,
+    draft: Draft,
+) -> Result<Finding, Problem> {
+    let problem = |message: String| Problem {
+        artifact: None,
+        stage: Stage::Analyze,
+        source: "engine".into(),
+        message,
+    };
+    let rule = rules
+        .get(&draft.rule)
+        .ok_or_else(|| problem(format!("finding for unknown rule {}", draft.rule)))?;
+    let ids: Vec<ArtifactId> = match &draft.subject {
+        Subject::Content(sha) => content_map.get(sha).map(|v| v.to_vec()).unwrap_or_default(),
+        Subject::Artifacts(ids) => ids.clone(),
+    };
+    let range = draft
+        .evidence
+        .iter()
+        .find(|e| e.at.is_none())
+        .and_then(|e| e.region)
+        .map(|r| probity_model::ByteRange::new(r.offset, r.length));
+    let mut locations: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let loc = tree.locator(*id);
+            match range {
+                Some(r) => loc.with_range(r),
+                None => loc,
+            }
+        })
+        .collect();
+    locations.sort_by_cached_key(|l| l.to_string());
+    locations.dedup();
+    let first = locations
+        .first()
+        .ok_or_else(|| problem(format!("{} finding without a location", draft.rule)))?;
+    let fingerprint = Fingerprint::compute(&rule.id, &first.stable_key(), &draft.key);
+    let mut cve: Vec<String> = rule.cve.iter().chain(&draft.cve).cloned().collect();
+    cve.sort();
+    cve.dedup();
+    Ok(Finding {
+        rule_id: rule.id.clone(),
+        title: rule.title.clone(),
+        severity: draft.severity.unwrap_or(rule.severity),
+        confidence: draft.confidence.unwrap_or(rule.confidence),
+        message: draft.message,
+        locations,
+        evidence: draft.evidence,
+        cwe: rule.cwe.clone(),
+        cve,
+        references: rule.references.clone(),
+        remediation: rule.remediation.clone(),
+        fingerprint,
+    })
+}
+
+fn coverage(tree: &Tree, artifacts: &[probity_model::Artifact]) -> Coverage {
+    let mut c = Coverage {
+        input_bytes: tree.input().size,
+        ..Coverage::default()
+    };
+    for a in artifacts {
+        if a.kind.is_special() {
+            c.special_files += 1;
+            continue;
+        }
+        if a.kind != ArtifactKind::File {
+            continue;
+        }
+        c.files += 1;
+        match &a.content {
+            ContentStatus::Analysed => {
+                c.files_analysed += 1;
+                c.bytes_analysed += a.size;
+            }
+            ContentStatus::Duplicate { .. } => c.files_duplicate += 1,
+            ContentStatus::NotRead { reason } => {
+                c.files_not_read += 1;
+                c.not_read.push(NotRead {
+                    artifact: a.id,
+                    reason: reason.clone(),
+                });
+            }
+            ContentStatus::None => {}
+        }
+    }
+    c
+}

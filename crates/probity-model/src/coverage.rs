@@ -1,0 +1,86 @@
+//! Coverage: what Probity looked at, and what it did not.
+//!
+//! "No backdoor found" only means something next to how much of the input was actually analysed.
+//! Coverage counts files and bytes analysed, lists everything that was not read and why, and (for
+//! containers) accounts for every byte as explained by a recognised structure or not.
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::ArtifactId;
+
+/// The coverage section of a report.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Bytes in the input (a file's size, or the total size of a tree's regular files).
+    pub input_bytes: u64,
+    /// Regular files (and byte streams) found.
+    pub files: u64,
+    /// Files whose content the analyzers read.
+    pub files_analysed: u64,
+    /// Files identical to one analysed elsewhere (analysed once, reported at every place).
+    pub files_duplicate: u64,
+    /// Files not read (see `not_read`).
+    pub files_not_read: u64,
+    /// FIFOs, sockets and device nodes: recorded, never opened.
+    pub special_files: u64,
+    /// Bytes of distinct content the analyzers read.
+    pub bytes_analysed: u64,
+    /// Everything that was not read, with the reason.
+    #[serde(default)]
+    pub not_read: Vec<NotRead>,
+    /// Byte-level accounting of each container.
+    #[serde(default)]
+    pub containers: Vec<ContainerCoverage>,
+}
+
+/// An artifact whose content was not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotRead {
+    /// The artifact.
+    pub artifact: ArtifactId,
+    /// Why it was not read.
+    pub reason: String,
+}
+
+/// How much of a container's bytes recognised structures explain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerCoverage {
+    /// The container.
+    pub artifact: ArtifactId,
+    /// Its size.
+    pub size: u64,
+    /// Bytes explained by recognised structures (headers, file systems, streams, padding).
+    pub explained_bytes: u64,
+    /// Every region nothing explains.
+    #[serde(default)]
+    pub unexplained: Vec<UnexplainedRegion>,
+}
+
+/// A region no recognised structure explains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnexplainedRegion {
+    /// Offset in the container.
+    pub offset: u64,
+    /// Length.
+    pub length: u64,
+    /// What its bytes look like.
+    pub class: EntropyClass,
+    /// Shannon entropy in bits per byte (0 to 8), rounded to 3 decimals.
+    pub entropy: f64,
+}
+
+/// What unexplained bytes look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntropyClass {
+    /// All zero bytes.
+    ZeroPadding,
+    /// All 0xFF bytes (erased flash).
+    FfPadding,
+    /// Printable text.
+    Text,
+    /// High entropy: compressed or encrypted.
+    CompressedOrEncrypted,
+    /// Anything else.
+    Other,
+}
