@@ -147,8 +147,10 @@ impl Locator {
 impl fmt::Display for Locator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&escape_token(self.root.as_bytes()))?;
-        for hop in &self.hops {
-            let is_dir = hop.format == DIR_FORMAT && hop.offset.is_none() && hop.length.is_none();
+        for (i, hop) in self.hops.iter().enumerate() {
+            // `▸ member` alone is short for a member of a directory, but only right after the root:
+            // anywhere else it would attach to the previous hop when parsed back.
+            let is_dir = i == 0 && hop.format == DIR_FORMAT && hop.offset.is_none() && hop.length.is_none();
             if !is_dir {
                 if let Some(off) = hop.offset {
                     write!(f, " @{off:#x}")?;
@@ -354,13 +356,18 @@ mod tests {
         assert_eq!(text.parse::<Locator>().unwrap(), expected);
         for text in [
             "rootfs ▸ /etc/shadow @0x0+40",
-            "fw.bin @0x40+100 uimage @0x0 gzip ▸ /a\\x20b ▸ /c",
+            "fw.bin @0x40+100 uimage @0x0 gzip ▸ /a\\x20b dir ▸ /c",
             "fw.bin",
             "a\\x20b.bin @0x10+4",
+            "j j dir ▸ j",
+            "r ▸ /a dir",
         ] {
             let loc: Locator = text.parse().unwrap();
             assert_eq!(loc.to_string(), text);
         }
+        // The `▸ member` shorthand after a complete hop is accepted, and printed in full.
+        let short: Locator = "fw.bin gzip ▸ /a ▸ /c".parse().unwrap();
+        assert_eq!(short.to_string(), "fw.bin gzip ▸ /a dir ▸ /c");
     }
 
     #[test]

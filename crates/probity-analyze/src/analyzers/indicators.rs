@@ -176,6 +176,24 @@ impl Indicators {
     }
 }
 
+impl Indicators {
+    /// Every indicator found in `data`: its index, the number of occurrences, and the offsets of
+    /// the first [`MAX_EVIDENCE`] of them in increasing order.
+    pub fn hits(&self, data: &[u8]) -> BTreeMap<usize, (u64, Vec<usize>)> {
+        let mut hits: BTreeMap<usize, (u64, Vec<usize>)> = BTreeMap::new();
+        // Overlapping search: a pattern that overlaps another one's occurrence is still found.
+        // Matches come in order of their end offset, which for one pattern is also start order.
+        for m in self.matcher.find_overlapping_iter(data) {
+            let slot = hits.entry(m.pattern().as_usize()).or_default();
+            slot.0 += 1;
+            if slot.1.len() < MAX_EVIDENCE {
+                slot.1.push(m.start());
+            }
+        }
+        hits
+    }
+}
+
 impl Analyzer for Indicators {
     fn id(&self) -> &'static str {
         ID
@@ -186,17 +204,7 @@ impl Analyzer for Indicators {
     }
 
     fn analyze_content(&self, cx: &ContentContext<'_>, out: &mut Vec<Draft>) -> Result<(), AnalyzerFailure> {
-        // Occurrences per indicator, in offset order (the search reports matches by end offset,
-        // which for one pattern is also start order).
-        let mut hits: BTreeMap<usize, (u64, Vec<usize>)> = BTreeMap::new();
-        for m in self.matcher.find_overlapping_iter(cx.data) {
-            let slot = hits.entry(m.pattern().as_usize()).or_default();
-            slot.0 += 1;
-            if slot.1.len() < MAX_EVIDENCE {
-                slot.1.push(m.start());
-            }
-        }
-        for (index, (count, starts)) in hits {
+        for (index, (count, starts)) in self.hits(cx.data) {
             let Some(ind) = self.indicators.get(index) else {
                 continue;
             };
@@ -224,11 +232,11 @@ impl Analyzer for Indicators {
             } else {
                 format!("{}-byte constant", ind.pattern.len())
             };
-            let message = format!(
-                "{what} ({}) occurs {count} time{} in this content, first at offset {first:#x}",
-                ind.rule.title,
-                if count == 1 { "" } else { "s" },
-            );
+            let message = if count == 1 {
+                format!("{what} occurs once, at offset {first:#x}")
+            } else {
+                format!("{what} occurs {count} times, first at offset {first:#x}")
+            };
             let mut draft =
                 Draft::on_content(ind.rule.id.clone(), cx.sha256, message, ind.rule.id.to_string());
             draft.evidence = evidence;
