@@ -1,8 +1,8 @@
 #!/bin/sh
 # The indicator-pass benchmark (docs/benchmarks.md): probity vs yara vs grep -F on the same
-# generated tree, warm page cache, same run. Peak memory at two tree sizes.
+# generated tree, warm page cache, same run; peak memory at several tree sizes.
 #
-# usage: benches/indicators/run.sh [WORKDIR]   (default: benches/work; needs ~1.3 GB of disk)
+# usage: benches/indicators/run.sh [WORKDIR]   (default: benches/work; needs ~2.4 GB of disk)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top="$here/../.."
@@ -13,8 +13,14 @@ cd "$top"
 cargo build --release --quiet
 probity="$top/target/release/probity"
 
-[ -d "$work/tree-1g" ] || python3 "$here/gen_tree.py" "$work/tree-1g" 1073741824 20000
-[ -d "$work/tree-250m" ] || python3 "$here/gen_tree.py" "$work/tree-250m" 268435456 5000
+# name:bytes:files. The first two have the same file count, so their memory differs only by bytes.
+trees="tree-250m:268435456:5000 tree-1g-5k:1073741824:5000 tree-1g:1073741824:20000"
+for spec in $trees; do
+    IFS=: read -r name size count <<EOT
+$spec
+EOT
+    [ -d "$work/$name" ] || python3 "$here/gen_tree.py" "$work/$name" "$size" "$count"
+done
 
 bytes_of() { find "$1" -type f -printf '%s\n' | awk '{s+=$1} END {print s}'; }
 
@@ -29,7 +35,8 @@ measure() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "probity $($probity --version | cut -d' ' -f2), $(yara --version | sed 's/^/yara /'), $(grep --version | head -1)"
-for t in tree-250m tree-1g; do
+for spec in $trees; do
+    t=${spec%%:*}
     dir="$work/$t"
     total=$(bytes_of "$dir")
     files=$(find "$dir" -type f | wc -l)

@@ -37,12 +37,13 @@ pub fn scan(path: &Path, opts: &ScanOptions, progress: &dyn Progress) -> Result<
     let analyzers = registry()?;
     let ruleset = ruleset_info()?;
     let tree = tree::load(path, &opts.limits, progress)?;
-    Ok(analyze(&tree, &analyzers, ruleset, opts, progress))
+    Ok(analyze(tree, &analyzers, ruleset, opts, progress))
 }
 
-/// Runs `analyzers` over a loaded tree and assembles the report.
+/// Runs `analyzers` over a loaded tree and assembles the report (the tree becomes the report's
+/// artifact list).
 pub fn analyze(
-    tree: &Tree,
+    tree: Tree,
     analyzers: &[Box<dyn Analyzer>],
     ruleset: RulesetInfo,
     opts: &ScanOptions,
@@ -62,7 +63,7 @@ pub fn analyze(
 
     let per_content: Vec<ContentOutcome> = contents
         .par_iter()
-        .map(|(sha, ids)| analyze_one(tree, &active, *sha, ids, progress))
+        .map(|(sha, ids)| analyze_one(&tree, &active, *sha, ids, progress))
         .collect();
     let per_tree: Vec<(Vec<Draft>, Vec<Problem>)> = active
         .par_iter()
@@ -73,30 +74,23 @@ pub fn analyze(
                 *a,
                 None,
                 &mut problems,
-                |out| a.analyze_tree(&TreeContext { tree }, out),
+                |out| a.analyze_tree(&TreeContext { tree: &tree }, out),
                 &mut drafts,
             );
             (drafts, problems)
         })
         .collect();
 
-    let mut artifacts = tree.artifacts().to_vec();
-    let mut problems: Vec<Problem> = tree.problems().to_vec();
+    let mut unread_contents: BTreeMap<Sha256, String> = BTreeMap::new();
+    let mut problems: Vec<Problem> = Vec::new();
     let mut drafts = Vec::new();
     for (d, p, unread) in per_content {
         drafts.extend(d);
         problems.extend(p);
-        if let Some((id, reason)) = unread {
-            // Every artifact with this content was not analysed after all.
-            let sha = artifacts.get(id.index()).and_then(|a| a.sha256);
-            for a in artifacts
-                .iter_mut()
-                .filter(|a| a.sha256.is_some() && a.sha256 == sha)
-            {
-                a.content = ContentStatus::NotRead {
-                    reason: reason.clone(),
-                };
-            }
+        if let Some((id, reason)) = unread
+            && let Some(sha) = tree.artifact(id).and_then(|a| a.sha256)
+        {
+            unread_contents.insert(sha, reason);
         }
     }
     for (d, p) in per_tree {
@@ -113,7 +107,7 @@ pub fn analyze(
     let mut findings = Vec::new();
     let mut fired = BTreeSet::new();
     for draft in drafts.into_iter().filter(|d| opts.rules.allows(&d.rule)) {
-        match finalize(tree, &rules, &content_map, draft) {
+        match finalize(&tree, &rules, &content_map, draft) {
             Ok(f) => {
                 fired.insert(f.rule_id.clone());
                 findings.push(f);
@@ -129,6 +123,24 @@ pub fn analyze(
             f.fingerprint.clone(),
         )
     });
+    let rules: Vec<RuleDescriptor> = fired
+        .iter()
+        .filter_map(|id| rules.get(id).map(|r| (*r).clone()))
+        .collect();
+    drop(content_map);
+    drop(contents);
+
+    let input_size = tree.input().size;
+    let (input, mut artifacts, tree_problems) = tree.into_parts();
+    for a in artifacts.iter_mut() {
+        // Content that could not be opened for analysis was not analysed, wherever it occurs.
+        if let Some(reason) = a.sha256.and_then(|sha| unread_contents.get(&sha)) {
+            a.content = ContentStatus::NotRead {
+                reason: reason.clone(),
+            };
+        }
+    }
+    problems.extend(tree_problems);
     problems.sort();
     problems.dedup();
 
@@ -141,7 +153,7 @@ pub fn analyze(
     for f in &findings {
         summary.by_severity.add(f.severity);
     }
-    let coverage = coverage(tree, &artifacts);
+    let coverage = coverage(input_size, &artifacts);
     Report {
         schema_version: SCHEMA_VERSION.into(),
         tool: ToolInfo {
@@ -149,7 +161,7 @@ pub fn analyze(
             version: env!("CARGO_PKG_VERSION").into(),
         },
         ruleset,
-        input: tree.input().clone(),
+        input,
         timestamp: opts.timestamp.clone(),
         settings: ScanSettings {
             max_file_size: opts.limits.max_file_size,
@@ -158,10 +170,7 @@ pub fn analyze(
             excluded_rules: opts.rules.patterns().to_vec(),
         },
         summary,
-        rules: fired
-            .iter()
-            .filter_map(|id| rules.get(id).map(|r| (*r).clone()))
-            .collect(),
+        rules,
         findings,
         artifacts,
         inventory: Inventory::default(),
@@ -311,9 +320,9 @@ fn finalize(
     })
 }
 
-fn coverage(tree: &Tree, artifacts: &[probity_model::Artifact]) -> Coverage {
+fn coverage(input_bytes: u64, artifacts: &[probity_model::Artifact]) -> Coverage {
     let mut c = Coverage {
-        input_bytes: tree.input().size,
+        input_bytes,
         ..Coverage::default()
     };
     for a in artifacts {

@@ -50,6 +50,11 @@ impl Tree {
         &self.artifacts
     }
 
+    /// Takes the tree apart: its input identity, artifacts and problems.
+    pub fn into_parts(self) -> (InputInfo, Vec<Artifact>, Vec<Problem>) {
+        (self.input, self.artifacts, self.problems)
+    }
+
     /// The artifact `id`.
     pub fn artifact(&self, id: ArtifactId) -> Option<&Artifact> {
         self.artifacts.get(id.index())

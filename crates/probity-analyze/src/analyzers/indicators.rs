@@ -73,7 +73,7 @@ impl Indicators {
     pub fn from_toml(file: &str, text: &str) -> Result<Indicators, AnalyzeError> {
         let parsed: IndicatorFile = toml::from_str(text).map_err(|e| AnalyzeError::rules(file, e))?;
         let mut indicators = Vec::with_capacity(parsed.indicator.len());
-        let mut seen = BTreeMap::new();
+        let mut seen: BTreeMap<Vec<u8>, String> = BTreeMap::new();
         for entry in parsed.indicator {
             let fail = |m: String| AnalyzeError::rules(file, format!("{}: {m}", entry.id));
             let id: RuleId = entry
@@ -97,9 +97,18 @@ impl Indicators {
                     pattern.len()
                 )));
             }
-            if let Some(other) = seen.insert(pattern.clone(), entry.id.clone()) {
-                return Err(fail(format!("same pattern as {other}")));
+            if let Some((other_pattern, other)) = seen
+                .iter()
+                .find(|(p, _)| p.starts_with(&pattern) || pattern.starts_with(p))
+            {
+                let relation = if *other_pattern == pattern {
+                    "the same pattern as"
+                } else {
+                    "a prefix of, or prefixed by,"
+                };
+                return Err(fail(format!("{relation} {other}")));
             }
+            seen.insert(pattern.clone(), entry.id.clone());
             if entry.references.is_empty() {
                 return Err(fail("every indicator needs at least one public reference".into()));
             }
@@ -164,7 +173,7 @@ impl Indicators {
         }
         indicators.sort_by(|a, b| a.rule.id.cmp(&b.rule.id));
         let matcher = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .build(indicators.iter().map(|i| &i.pattern))
             .map_err(|e| AnalyzeError::rules(file, e))?;
         let rules = indicators.iter().map(|i| i.rule.clone()).collect();
@@ -181,14 +190,22 @@ impl Indicators {
     /// the first [`MAX_EVIDENCE`] of them in increasing order.
     pub fn hits(&self, data: &[u8]) -> BTreeMap<usize, (u64, Vec<usize>)> {
         let mut hits: BTreeMap<usize, (u64, Vec<usize>)> = BTreeMap::new();
-        // Overlapping search: a pattern that overlaps another one's occurrence is still found.
-        // Matches come in order of their end offset, which for one pattern is also start order.
-        for m in self.matcher.find_overlapping_iter(data) {
+        // Leftmost-first search keeps the matcher's SIMD prefilter (an overlapping search would run
+        // the automaton over every byte, about 4x slower). Restarting one byte after the start of
+        // each match still finds occurrences that overlap an earlier match; since no pattern is a
+        // prefix of another (checked when the rules load), two patterns never match at the same
+        // position, so every occurrence of every pattern is found.
+        let mut at = 0;
+        while at < data.len() {
+            let Some(m) = self.matcher.find(aho_corasick::Input::new(data).range(at..)) else {
+                break;
+            };
             let slot = hits.entry(m.pattern().as_usize()).or_default();
             slot.0 += 1;
             if slot.1.len() < MAX_EVIDENCE {
                 slot.1.push(m.start());
             }
+            at = m.start() + 1;
         }
         hits
     }
@@ -300,5 +317,43 @@ remediation = "r"
         assert!(Indicators::from_toml("t", &wrong_area).is_err());
         let unknown = format!("{base}string = \"longenough\"\nextra = 1\n");
         assert!(Indicators::from_toml("t", &unknown).is_err());
+        let second = base.replace("PRB-IND-001", "PRB-IND-002");
+        let prefix = format!("{base}string = \"longenough\"\n{second}string = \"longenough-and-more\"\n");
+        assert!(
+            Indicators::from_toml("t", &prefix)
+                .unwrap_err()
+                .to_string()
+                .contains("prefix")
+        );
+    }
+
+    #[test]
+    fn overlapping_occurrences_are_all_found() {
+        let rules = r#"[[indicator]]
+id = "PRB-IND-001"
+name = "A"
+title = "a"
+string = "abcabcab"
+severity = "high"
+confidence = "likely"
+references = ["r"]
+description = "d"
+remediation = "r"
+[[indicator]]
+id = "PRB-IND-002"
+name = "B"
+title = "b"
+string = "cabxyzxy"
+severity = "high"
+confidence = "likely"
+references = ["r"]
+description = "d"
+remediation = "r"
+"#;
+        let a = Indicators::from_toml("t", rules).unwrap();
+        // "abcabcab" at 0 and 3 (overlapping itself), "cabxyzxy" at 8 (overlapping the second).
+        let hits = a.hits(b"abcabcabcabxyzxy");
+        assert_eq!(hits.get(&0), Some(&(2, vec![0, 3])));
+        assert_eq!(hits.get(&1), Some(&(1, vec![8])));
     }
 }
