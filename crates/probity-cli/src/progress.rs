@@ -3,15 +3,23 @@
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use probity_unpack::Progress;
 
+/// How long work runs before a bar appears: shorter scans print no bar at all.
+const SHOW_AFTER: Duration = Duration::from_millis(400);
+
 /// The CLI's progress reporter.
 #[derive(Debug)]
 pub struct Bar {
     bar: ProgressBar,
+    /// Whether the bar may be drawn at all (stderr is a terminal and not `-q`).
+    visible: bool,
+    shown: AtomicBool,
+    started: Instant,
     verbose: bool,
     current: Mutex<Option<(String, Instant)>>,
 }
@@ -20,18 +28,25 @@ impl Bar {
     /// A reporter; `quiet` hides everything, `verbose` logs phases.
     pub fn new(quiet: bool, verbose: bool) -> Bar {
         let visible = !quiet && std::io::stderr().is_terminal();
-        let bar = if visible {
-            let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
-            // Nothing is drawn for work that finishes within a moment.
-            b.enable_steady_tick(Duration::from_millis(250));
-            b
-        } else {
-            ProgressBar::hidden()
-        };
+        // The bar starts hidden and is attached to stderr once work has lasted SHOW_AFTER.
         Bar {
-            bar,
+            bar: ProgressBar::hidden(),
+            visible,
+            shown: AtomicBool::new(false),
+            started: Instant::now(),
             verbose: verbose && !quiet,
             current: Mutex::new(None),
+        }
+    }
+
+    fn maybe_show(&self) {
+        if self.visible
+            && !self.shown.load(Ordering::Relaxed)
+            && self.started.elapsed() >= SHOW_AFTER
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            self.bar.enable_steady_tick(Duration::from_millis(250));
         }
     }
 
@@ -78,9 +93,11 @@ impl Progress for Bar {
             }
         }
         self.bar.set_message(name.to_string());
+        self.maybe_show();
     }
 
     fn advance(&self, n: u64) {
         self.bar.inc(n);
+        self.maybe_show();
     }
 }
