@@ -10,8 +10,7 @@ use std::path::Path;
 
 use probity_model::{
     ArtifactId, ArtifactKind, ContentStatus, Coverage, Finding, Fingerprint, Inventory, NotRead, Problem,
-    Report, RuleDescriptor, RuleId, RulesetInfo, ScanSettings, Sha256, Stage, Summary, ToolInfo,
-    report::SCHEMA_VERSION,
+    Report, RuleDescriptor, RuleId, RulesetInfo, Sha256, Stage, Summary, ToolInfo, report::SCHEMA_VERSION,
 };
 use probity_unpack::{Limits, Progress, Tree, tree};
 use rayon::prelude::*;
@@ -163,12 +162,7 @@ pub fn analyze(
         ruleset,
         input,
         timestamp: opts.timestamp.clone(),
-        settings: ScanSettings {
-            max_file_size: opts.limits.max_file_size,
-            max_depth: opts.limits.max_depth,
-            max_artifacts: opts.limits.max_artifacts,
-            excluded_rules: opts.rules.patterns().to_vec(),
-        },
+        settings: opts.limits.to_settings(opts.rules.patterns().to_vec()),
         summary,
         rules,
         findings,

@@ -58,15 +58,51 @@ pub struct ScanArgs {
     /// Exclude rules: an id (PRB-IND-001) or a prefix ending in * (PRB-IND-*). Repeatable.
     #[arg(long = "exclude-rule", value_name = "PATTERN")]
     pub exclude_rules: Vec<String>,
-    /// Files larger than this are recorded but not read (suffixes K, M, G: powers of 1024).
+    /// Bounds on reading and unpacking.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Bounds that keep work on hostile input finite; each one reached is recorded in the report.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Input files larger than this are recorded but not read (suffixes K, M, G, T: powers of 1024).
     #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = crate::size::parse_size)]
     pub max_file_size: u64,
-    /// Directories nested deeper than this are recorded but not entered.
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    /// Containers nested deeper than this are recorded but not unpacked.
+    #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_depth: u32,
-    /// Stop recording artifacts after this many.
+    /// Directories of an input tree nested deeper than this are recorded but not entered.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_dir_depth: u32,
+    /// Stop recording artifacts (files found or unpacked) after this many.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_artifacts: u64,
+    /// Unpacking stops after producing this many bytes in all.
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = crate::size::parse_size)]
+    pub max_total_size: u64,
+    /// A stream or container may expand to at most this many times its size (beyond 64 MiB).
+    #[arg(long, value_name = "N", default_value_t = 250)]
+    pub max_ratio: u64,
+    /// Seconds one extraction may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub extract_timeout: u64,
+}
+
+impl LimitArgs {
+    /// The limits these flags describe.
+    pub fn limits(&self) -> probity_unpack::Limits {
+        probity_unpack::Limits {
+            max_file_size: self.max_file_size,
+            max_dir_depth: self.max_dir_depth,
+            max_artifacts: self.max_artifacts,
+            max_depth: self.max_depth,
+            max_total_bytes: self.max_total_size,
+            max_ratio: self.max_ratio.max(1),
+            extract_timeout: std::time::Duration::from_secs(self.extract_timeout.max(1)),
+            ..probity_unpack::Limits::default()
+        }
+    }
 }
 
 /// `probity verify`.

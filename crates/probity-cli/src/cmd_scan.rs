@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use probity_analyze::{RuleFilter, ScanOptions, scan};
 use probity_model::{Report, Severity};
 use probity_report::{human, json, sarif, text};
-use probity_unpack::Limits;
 
 use crate::args::{Cli, Format, ScanArgs};
 use crate::progress::Bar;
@@ -16,11 +15,7 @@ use crate::{EXIT_FINDINGS, EXIT_OK};
 
 pub fn run(cli: &Cli, a: &ScanArgs) -> Result<u8> {
     let opts = ScanOptions {
-        limits: Limits {
-            max_file_size: a.max_file_size,
-            max_depth: a.max_depth,
-            max_artifacts: a.max_artifacts,
-        },
+        limits: a.limits.limits(),
         rules: RuleFilter::excluding(&a.exclude_rules)?,
         timestamp: a.timestamp.then(crate::time::now_rfc3339),
     };

@@ -49,11 +49,45 @@ pub struct ContainerCoverage {
     pub artifact: ArtifactId,
     /// Its size.
     pub size: u64,
-    /// Bytes explained by recognised structures (headers, file systems, streams, padding).
+    /// Bytes explained by recognised structures (headers, file systems, streams).
     pub explained_bytes: u64,
+    /// The structures recognised in it, in offset order.
+    #[serde(default)]
+    pub structures: Vec<Structure>,
     /// Every region nothing explains.
     #[serde(default)]
     pub unexplained: Vec<UnexplainedRegion>,
+}
+
+/// A structure recognised inside a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Structure {
+    /// Where it starts.
+    pub offset: u64,
+    /// How many bytes it occupies.
+    pub length: u64,
+    /// Its format (`squashfs`, `gzip`, `uimage`, …).
+    pub format: String,
+    /// How sure the signature scan was (0 to 100), from the validation of its header.
+    pub confidence: u8,
+    /// What unpacking it gave: `unpacked`, `partial` (some members failed or a limit was reached),
+    /// or `recognised` (identified, nothing to unpack or unpacking failed).
+    pub status: StructureStatus,
+    /// A one-line description (header fields worth knowing: name, version, checksum verdict).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+/// What unpacking a recognised structure gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructureStatus {
+    /// Everything in it was unpacked.
+    Unpacked,
+    /// Some of it was unpacked.
+    Partial,
+    /// Recognised; nothing could be or had to be unpacked.
+    Recognised,
 }
 
 /// A region no recognised structure explains.

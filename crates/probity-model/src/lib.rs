@@ -32,7 +32,9 @@ pub mod rule;
 pub mod text;
 
 pub use artifact::{Artifact, ArtifactId, ArtifactKind, ContentStatus};
-pub use coverage::{ContainerCoverage, Coverage, EntropyClass, NotRead, UnexplainedRegion};
+pub use coverage::{
+    ContainerCoverage, Coverage, EntropyClass, NotRead, Structure, StructureStatus, UnexplainedRegion,
+};
 pub use digest::{Sha256, Sha256Hasher};
 pub use evidence::{Evidence, EvidenceKind, Field, Instruction, Region, StringEncoding};
 pub use finding::{Finding, Fingerprint};

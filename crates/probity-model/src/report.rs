@@ -91,12 +91,22 @@ pub struct InputInfo {
 /// Settings that shape the result (limits, rule selection).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanSettings {
-    /// Files larger than this were not read.
+    /// Input files larger than this were not read.
     pub max_file_size: u64,
-    /// Deepest directory nesting walked.
-    pub max_depth: u32,
+    /// Deepest directory nesting walked in an input tree.
+    pub max_dir_depth: u32,
     /// Most artifacts recorded.
     pub max_artifacts: u64,
+    /// Deepest nesting of containers unpacked.
+    pub max_depth: u32,
+    /// Most bytes produced by unpacking, in all.
+    pub max_total_bytes: u64,
+    /// Largest expansion ratio of one stream or container.
+    pub max_ratio: u64,
+    /// Output size below which the ratio is not enforced.
+    pub ratio_floor: u64,
+    /// Time one extraction may take, in milliseconds.
+    pub extract_timeout_ms: u64,
     /// Rules excluded on request.
     #[serde(default)]
     pub excluded_rules: Vec<String>,

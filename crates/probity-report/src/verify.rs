@@ -56,11 +56,7 @@ pub fn verify(report: &Report, input: &Path) -> Verification {
         input_expected: Some(report.input.sha256),
         ..Verification::default()
     };
-    let limits = Limits {
-        max_file_size: report.settings.max_file_size,
-        max_depth: report.settings.max_depth,
-        max_artifacts: report.settings.max_artifacts,
-    };
+    let limits = Limits::from_settings(&report.settings);
     match tree::load(input, &limits, &NoProgress) {
         Ok(t) => {
             let kind_matches = t.input().kind == report.input.kind;

@@ -20,26 +20,82 @@ use memmap2::Mmap;
 
 use crate::error::UnpackError;
 
-/// The bytes of an artifact.
+/// The bytes of an artifact: a view into a memory map or an in-memory buffer. Cloning and
+/// slicing are cheap (the backing store is shared).
 #[derive(Debug, Clone)]
-pub enum Content {
-    /// A memory-mapped file.
+pub struct Content {
+    backing: Backing,
+    start: usize,
+    len: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Backing {
     Mapped(Arc<Mmap>),
-    /// Bytes held in memory (small unpacked members).
     Owned(Arc<Vec<u8>>),
-    /// No bytes.
     Empty,
+}
+
+impl Content {
+    /// No bytes.
+    pub fn empty() -> Content {
+        Content {
+            backing: Backing::Empty,
+            start: 0,
+            len: 0,
+        }
+    }
+
+    /// Bytes held in memory.
+    pub fn owned(bytes: Arc<Vec<u8>>) -> Content {
+        let len = bytes.len();
+        Content {
+            backing: Backing::Owned(bytes),
+            start: 0,
+            len,
+        }
+    }
+
+    fn mapped(map: Mmap) -> Content {
+        let len = map.len();
+        Content {
+            backing: Backing::Mapped(Arc::new(map)),
+            start: 0,
+            len,
+        }
+    }
+
+    /// The sub-range `[offset, offset + length)`, or `None` when it lies outside.
+    pub fn slice(&self, offset: u64, length: u64) -> Option<Content> {
+        let off = usize::try_from(offset).ok()?;
+        let len = usize::try_from(length).ok()?;
+        if off.checked_add(len)? > self.len {
+            return None;
+        }
+        Some(Content {
+            backing: self.backing.clone(),
+            start: self.start + off,
+            len,
+        })
+    }
+
+    /// Whether the bytes are memory-mapped from a file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.backing, Backing::Mapped(_))
+    }
 }
 
 impl Deref for Content {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        match self {
-            Content::Mapped(m) => m,
-            Content::Owned(b) => b.as_slice(),
-            Content::Empty => &[],
-        }
+        let all: &[u8] = match &self.backing {
+            Backing::Mapped(m) => m,
+            Backing::Owned(b) => b.as_slice(),
+            Backing::Empty => &[],
+        };
+        // `start..start + len` was checked against the backing store when the view was made.
+        all.get(self.start..self.start + self.len).unwrap_or_default()
     }
 }
 
@@ -75,7 +131,7 @@ pub fn map_file(path: &Path, max_size: u64) -> Result<Content, UnpackError> {
         });
     }
     if size == 0 {
-        return Ok(Content::Empty);
+        return Ok(Content::empty());
     }
     if size <= READ_THRESHOLD {
         return read_small(&mut file, size).map_err(|e| UnpackError::io(path, e));
@@ -90,9 +146,9 @@ fn read_small(file: &mut File, size: u64) -> io::Result<Content> {
     let mut buf = Vec::with_capacity(usize::try_from(size).map_err(io::Error::other)?);
     file.take(size).read_to_end(&mut buf)?;
     Ok(if buf.is_empty() {
-        Content::Empty
+        Content::empty()
     } else {
-        Content::Owned(Arc::new(buf))
+        Content::owned(Arc::new(buf))
     })
 }
 
@@ -105,5 +161,5 @@ fn map_open_file(file: &File) -> io::Result<Content> {
     // Every page is read, so the pages are mapped in one call (`MAP_POPULATE`) rather than one
     // page fault at a time.
     let map = unsafe { memmap2::MmapOptions::new().populate().map(file)? };
-    Ok(Content::Mapped(Arc::new(map)))
+    Ok(Content::mapped(map))
 }

@@ -133,11 +133,11 @@ pub fn walk(root: &Path, limits: &Limits) -> Result<WalkOutcome, UnpackError> {
         if kind != ArtifactKind::Directory {
             continue;
         }
-        if depth >= limits.max_depth {
+        if depth >= limits.max_dir_depth {
             out.problems.push(problem(format!(
-                "`{}` is nested deeper than {} levels (limit --max-depth); not entered",
+                "`{}` is nested deeper than {} levels (limit --max-dir-depth); not entered",
                 probity_model::text::escape(&path),
-                limits.max_depth
+                limits.max_dir_depth
             )));
             continue;
         }

@@ -224,7 +224,7 @@ fn directory_deeper_than_the_limit_is_recorded() {
         root.as_os_str(),
         "--format".as_ref(),
         "json".as_ref(),
-        "--max-depth".as_ref(),
+        "--max-dir-depth".as_ref(),
         "3".as_ref(),
     ]);
     assert_eq!(code(&o), 0);
@@ -232,7 +232,7 @@ fn directory_deeper_than_the_limit_is_recorded() {
     let msg = r["problems"][0]["message"].as_str().unwrap();
     assert_eq!(
         msg,
-        "`/d0/d1/d2` is nested deeper than 3 levels (limit --max-depth); not entered"
+        "`/d0/d1/d2` is nested deeper than 3 levels (limit --max-dir-depth); not entered"
     );
     assert_eq!(r["coverage"]["files"], 0);
 }
