@@ -9,10 +9,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use probity_model::{
-    ArtifactId, ArtifactKind, ContentStatus, Coverage, Finding, Fingerprint, Inventory, NotRead, Problem,
-    Report, RuleDescriptor, RuleId, RulesetInfo, Sha256, Stage, Summary, ToolInfo, report::SCHEMA_VERSION,
+    ArtifactId, ContentStatus, Coverage, Finding, Fingerprint, Inventory, Problem, Report, RuleDescriptor,
+    RuleId, RulesetInfo, Sha256, Stage, Summary, ToolInfo, report::SCHEMA_VERSION,
 };
-use probity_unpack::{Limits, Progress, Tree, tree};
+use probity_unpack::extract::Spool;
+use probity_unpack::tree::TreeParts;
+use probity_unpack::{Limits, Progress, Tree, Unpacker, tree};
 use rayon::prelude::*;
 
 use crate::AnalyzeError;
@@ -35,8 +37,15 @@ pub struct ScanOptions {
 pub fn scan(path: &Path, opts: &ScanOptions, progress: &dyn Progress) -> Result<Report, AnalyzeError> {
     let analyzers = registry()?;
     let ruleset = ruleset_info()?;
-    let tree = tree::load(path, &opts.limits, progress)?;
-    Ok(analyze(tree, &analyzers, ruleset, opts, progress))
+    let unpacker = Unpacker::new().map_err(AnalyzeError::Usage)?;
+    let spool = Spool::temporary()
+        .map_err(|e| AnalyzeError::Usage(format!("can not create a temporary directory: {e}")))?;
+    let mut tree = tree::load(path, &opts.limits, progress)?;
+    unpacker.expand(&mut tree, &spool, progress);
+    // The spool holds unpacked members until the analysis is done.
+    let report = analyze(tree, &analyzers, ruleset, opts, progress);
+    drop(spool);
+    Ok(report)
 }
 
 /// Runs `analyzers` over a loaded tree and assembles the report (the tree becomes the report's
@@ -130,7 +139,12 @@ pub fn analyze(
     drop(contents);
 
     let input_size = tree.input().size;
-    let (input, mut artifacts, tree_problems) = tree.into_parts();
+    let TreeParts {
+        input,
+        mut artifacts,
+        problems: tree_problems,
+        containers,
+    } = tree.into_parts();
     for a in artifacts.iter_mut() {
         // Content that could not be opened for analysis was not analysed, wherever it occurs.
         if let Some(reason) = a.sha256.and_then(|sha| unread_contents.get(&sha)) {
@@ -152,7 +166,8 @@ pub fn analyze(
     for f in &findings {
         summary.by_severity.add(f.severity);
     }
-    let coverage = coverage(input_size, &artifacts);
+    let mut coverage = Coverage::from_artifacts(input_size, &artifacts);
+    coverage.containers = containers;
     Report {
         schema_version: SCHEMA_VERSION.into(),
         tool: ToolInfo {
@@ -312,37 +327,4 @@ fn finalize(
         remediation: rule.remediation.clone(),
         fingerprint,
     })
-}
-
-fn coverage(input_bytes: u64, artifacts: &[probity_model::Artifact]) -> Coverage {
-    let mut c = Coverage {
-        input_bytes,
-        ..Coverage::default()
-    };
-    for a in artifacts {
-        if a.kind.is_special() {
-            c.special_files += 1;
-            continue;
-        }
-        if a.kind != ArtifactKind::File {
-            continue;
-        }
-        c.files += 1;
-        match &a.content {
-            ContentStatus::Analysed => {
-                c.files_analysed += 1;
-                c.bytes_analysed += a.size;
-            }
-            ContentStatus::Duplicate { .. } => c.files_duplicate += 1,
-            ContentStatus::NotRead { reason } => {
-                c.files_not_read += 1;
-                c.not_read.push(NotRead {
-                    artifact: a.id,
-                    reason: reason.clone(),
-                });
-            }
-            ContentStatus::None => {}
-        }
-    }
-    c
 }

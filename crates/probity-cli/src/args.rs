@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan a firmware image, a binary, or an unpacked root file system, and report findings.
     Scan(ScanArgs),
+    /// Unpack a firmware image recursively into a directory, with a manifest of every artifact.
+    Unpack(UnpackArgs),
     /// Check that a report's findings still hold on the input: every locator and evidence hash.
     Verify(VerifyArgs),
     /// List the rules, or explain one.
@@ -103,6 +105,19 @@ impl LimitArgs {
             ..probity_unpack::Limits::default()
         }
     }
+}
+
+/// `probity unpack`.
+#[derive(Debug, Args)]
+pub struct UnpackArgs {
+    /// The input: a firmware image (or any file), or a directory whose files are unpacked.
+    pub path: PathBuf,
+    /// The output directory (created; must not exist or be empty).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Bounds on reading and unpacking.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// `probity verify`.

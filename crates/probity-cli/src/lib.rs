@@ -5,6 +5,7 @@
 mod args;
 mod cmd_rules;
 mod cmd_scan;
+mod cmd_unpack;
 mod cmd_verify;
 mod progress;
 mod size;
@@ -38,6 +39,7 @@ pub fn run() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Scan(a) => cmd_scan::run(&cli, a),
+        Command::Unpack(a) => cmd_unpack::run(&cli, a),
         Command::Verify(a) => cmd_verify::run(&cli, a),
         Command::Rules { command } => cmd_rules::run(&cli, command),
     };

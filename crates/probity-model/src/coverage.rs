@@ -33,6 +33,43 @@ pub struct Coverage {
     pub containers: Vec<ContainerCoverage>,
 }
 
+impl Coverage {
+    /// The file counts of a finished artifact list (containers are added by the unpacker).
+    pub fn from_artifacts(input_bytes: u64, artifacts: &[crate::Artifact]) -> Coverage {
+        use crate::{ArtifactKind, ContentStatus};
+        let mut c = Coverage {
+            input_bytes,
+            ..Coverage::default()
+        };
+        for a in artifacts {
+            if a.kind.is_special() {
+                c.special_files += 1;
+                continue;
+            }
+            if a.kind != ArtifactKind::File {
+                continue;
+            }
+            c.files += 1;
+            match &a.content {
+                ContentStatus::Analysed => {
+                    c.files_analysed += 1;
+                    c.bytes_analysed += a.size;
+                }
+                ContentStatus::Duplicate { .. } => c.files_duplicate += 1,
+                ContentStatus::NotRead { reason } => {
+                    c.files_not_read += 1;
+                    c.not_read.push(NotRead {
+                        artifact: a.id,
+                        reason: reason.clone(),
+                    });
+                }
+                ContentStatus::None => {}
+            }
+        }
+        c
+    }
+}
+
 /// An artifact whose content was not read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotRead {

@@ -42,7 +42,8 @@ pub use inventory::{Component, Inventory};
 pub use locator::{ByteRange, Hop, Locator};
 pub use problem::{Problem, Stage};
 pub use report::{
-    InputInfo, InputKind, Report, RulesetInfo, ScanSettings, SeverityCounts, Summary, ToolInfo,
+    InputInfo, InputKind, Manifest, ManifestEntry, Report, RulesetInfo, ScanSettings, SeverityCounts,
+    Summary, ToolInfo,
 };
 pub use rule::{Confidence, RuleDescriptor, RuleDoc, RuleId, Severity};
 pub use text::ByteString;

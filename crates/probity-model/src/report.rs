@@ -206,3 +206,39 @@ pub fn locator_of(root: &ByteString, artifacts: &[Artifact], id: ArtifactId) -> 
     }
     None
 }
+
+/// The version of the unpack manifest's format.
+pub const MANIFEST_VERSION: &str = "1.0.0";
+
+/// `manifest.json` of `probity unpack`: every artifact, where it was written, and the coverage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The manifest format's version.
+    pub schema_version: String,
+    /// The tool that wrote it.
+    pub tool: ToolInfo,
+    /// The input's identity.
+    pub input: InputInfo,
+    /// The limits unpacking ran with.
+    pub settings: ScanSettings,
+    /// Every artifact, in tree order.
+    pub artifacts: Vec<ManifestEntry>,
+    /// What was and was not unpacked.
+    pub coverage: Coverage,
+    /// What failed, where and why.
+    pub problems: Vec<Problem>,
+}
+
+/// One artifact in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// The artifact.
+    #[serde(flatten)]
+    pub artifact: Artifact,
+    /// Its locator, as text.
+    pub locator: String,
+    /// Where it was written, relative to the output directory (absent when not written: the
+    /// input itself, directories of the input, links leaving their container, device nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<ByteString>,
+}

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use probity_model::{Evidence, EvidenceKind, InputKind, Locator, Report, Sha256, hex};
-use probity_unpack::{Content, Limits, NoProgress, resolve::resolve, tree};
+use probity_unpack::extract::Spool;
+use probity_unpack::{Content, Limits, NoProgress, Unpacker, resolve::resolve, tree};
 
 /// What verification found.
 #[derive(Debug, Default)]
@@ -76,12 +77,26 @@ pub fn verify(report: &Report, input: &Path) -> Verification {
         Err(e) => v.input_error = Some(e.to_string()),
     }
 
+    let unpacker = match Unpacker::new() {
+        Ok(u) => u,
+        Err(e) => {
+            v.input_error = Some(e);
+            return v;
+        }
+    };
+    let spool = match Spool::temporary() {
+        Ok(s) => s,
+        Err(e) => {
+            v.input_error = Some(format!("can not create a temporary directory: {e}"));
+            return v;
+        }
+    };
     let mut cache: HashMap<Locator, Result<Content, String>> = HashMap::new();
     let mut open = |loc: &Locator| -> Result<Content, String> {
         let key = loc.artifact();
         cache
             .entry(key.clone())
-            .or_insert_with(|| resolve(input, &key, limits.max_file_size).map_err(|e| e.to_string()))
+            .or_insert_with(|| resolve(input, &key, &limits, &unpacker, &spool).map_err(|e| e.to_string()))
             .clone()
     };
     for (i, f) in report.findings.iter().enumerate() {

@@ -19,11 +19,18 @@
 //! ```
 
 pub mod content;
+pub mod coverage;
 pub mod error;
+pub mod extract;
+pub mod format;
+pub mod formats;
 pub mod limits;
+pub mod output;
 pub mod progress;
 pub mod resolve;
+pub mod sigscan;
 pub mod tree;
+pub mod unpack;
 pub mod walk;
 
 pub use content::Content;
@@ -31,3 +38,4 @@ pub use error::UnpackError;
 pub use limits::Limits;
 pub use progress::{NoProgress, Progress};
 pub use tree::Tree;
+pub use unpack::Unpacker;

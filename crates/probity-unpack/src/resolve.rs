@@ -12,16 +12,26 @@ use probity_model::{Locator, Sha256, locator::DIR_FORMAT};
 
 use crate::content::{Content, map_file};
 use crate::error::UnpackError;
+use crate::extract::Spool;
+use crate::limits::Limits;
+use crate::unpack::Unpacker;
 
 /// The bytes `locator` leads to from the root input at `root` (the whole artifact; the caller
-/// applies the locator's byte range).
-pub fn resolve(root: &Path, locator: &Locator, max_file_size: u64) -> Result<Content, UnpackError> {
+/// applies the locator's byte range). Container hops are unpacked again with `unpacker`, and each
+/// hop's digest is checked against what it yields.
+pub fn resolve(
+    root: &Path,
+    locator: &Locator,
+    limits: &Limits,
+    unpacker: &Unpacker,
+    spool: &Spool,
+) -> Result<Content, UnpackError> {
     let fail = |reason: String| UnpackError::Resolve {
         locator: locator.to_string(),
         reason,
     };
     if locator.hops.is_empty() {
-        return map_file(root, max_file_size);
+        return map_file(root, limits.max_file_size);
     }
     let mut current: Option<Content> = None;
     for (i, hop) in locator.hops.iter().enumerate() {
@@ -34,12 +44,15 @@ pub fn resolve(root: &Path, locator: &Locator, max_file_size: u64) -> Result<Con
                 .as_ref()
                 .ok_or_else(|| fail("directory hop without a member".into()))?;
             let path = confined_path(root, member.as_bytes()).map_err(fail)?;
-            map_file(&path, max_file_size)?
+            map_file(&path, limits.max_file_size)?
         } else {
-            return Err(fail(format!(
-                "this build of Probity can not unpack `{}` containers",
-                hop.format
-            )));
+            let parent = match &current {
+                Some(c) => c.clone(),
+                None => map_file(root, limits.max_file_size)?,
+            };
+            unpacker
+                .extract_member(&parent, hop, limits, spool)
+                .map_err(fail)?
         };
         if let Some(expected) = hop.sha256 {
             let actual = Sha256::of(&content);

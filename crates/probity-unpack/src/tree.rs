@@ -9,10 +9,11 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use probity_model::{
-    Artifact, ArtifactId, ArtifactKind, ByteString, ContentStatus, Hop, InputInfo, InputKind, Locator,
-    Problem, Sha256, Sha256Hasher, Stage,
+    Artifact, ArtifactId, ArtifactKind, ByteString, ContainerCoverage, ContentStatus, Hop, InputInfo,
+    InputKind, Locator, Problem, Sha256, Sha256Hasher, Stage,
 };
 use rayon::prelude::*;
 
@@ -24,9 +25,22 @@ use crate::walk::{Entry, walk};
 
 /// Where an artifact's bytes live.
 #[derive(Debug, Clone)]
-enum Source {
-    /// A file on the host.
+pub enum Source {
+    /// A file of the input on the host (read under `--max-file-size`).
     File(PathBuf),
+    /// A spool file written while unpacking (its size is bounded by the unpacking budget).
+    Spool(PathBuf),
+    /// Bytes in memory.
+    Memory(Arc<Vec<u8>>),
+    /// A range of another artifact's content.
+    Slice {
+        /// The artifact whose content it is part of.
+        of: ArtifactId,
+        /// Offset in that content.
+        offset: u64,
+        /// Length.
+        length: u64,
+    },
 }
 
 /// The artifact tree of one input.
@@ -36,7 +50,21 @@ pub struct Tree {
     artifacts: Vec<Artifact>,
     sources: Vec<Option<Source>>,
     problems: Vec<Problem>,
+    containers: Vec<ContainerCoverage>,
     limits: Limits,
+}
+
+/// A tree taken apart (see [`Tree::into_parts`]).
+#[derive(Debug)]
+pub struct TreeParts {
+    /// The input's identity.
+    pub input: InputInfo,
+    /// Every artifact.
+    pub artifacts: Vec<Artifact>,
+    /// Problems met while loading and unpacking.
+    pub problems: Vec<Problem>,
+    /// Byte-level coverage of each container.
+    pub containers: Vec<ContainerCoverage>,
 }
 
 impl Tree {
@@ -50,9 +78,24 @@ impl Tree {
         &self.artifacts
     }
 
-    /// Takes the tree apart: its input identity, artifacts and problems.
-    pub fn into_parts(self) -> (InputInfo, Vec<Artifact>, Vec<Problem>) {
-        (self.input, self.artifacts, self.problems)
+    /// Takes the tree apart.
+    pub fn into_parts(self) -> TreeParts {
+        TreeParts {
+            input: self.input,
+            artifacts: self.artifacts,
+            problems: self.problems,
+            containers: self.containers,
+        }
+    }
+
+    /// Byte-level coverage of the containers unpacked so far.
+    pub fn containers(&self) -> &[ContainerCoverage] {
+        &self.containers
+    }
+
+    /// Records the coverage of a container.
+    pub fn add_container(&mut self, c: ContainerCoverage) {
+        self.containers.push(c);
     }
 
     /// The artifact `id`.
@@ -78,13 +121,48 @@ impl Tree {
 
     /// The bytes of artifact `id`.
     pub fn open(&self, id: ArtifactId) -> Result<Content, UnpackError> {
+        self.open_at(id, 0)
+    }
+
+    fn open_at(&self, id: ArtifactId, depth: u32) -> Result<Content, UnpackError> {
+        let fail = |reason: &str| UnpackError::Resolve {
+            locator: self.locator(id).to_string(),
+            reason: reason.into(),
+        };
         match self.sources.get(id.index()).and_then(Option::as_ref) {
             Some(Source::File(path)) => map_file(path, self.limits.max_file_size),
-            None => Err(UnpackError::Resolve {
-                locator: self.locator(id).to_string(),
-                reason: "the artifact has no readable content".into(),
-            }),
+            Some(Source::Spool(path)) => map_file(path, u64::MAX),
+            Some(Source::Memory(bytes)) => Ok(Content::owned(bytes.clone())),
+            // Slices refer to an earlier artifact; the chain is as long as the nesting at most.
+            Some(Source::Slice { of, offset, length }) if depth < 64 && *of != id => self
+                .open_at(*of, depth + 1)?
+                .slice(*offset, *length)
+                .ok_or_else(|| fail("the range lies outside its parent")),
+            _ => Err(fail("the artifact has no readable content")),
         }
+    }
+
+    /// Adds an artifact (its id must be the next free one) with where its bytes live.
+    pub fn push(&mut self, artifact: Artifact, source: Option<Source>) -> ArtifactId {
+        let id = artifact.id;
+        self.artifacts.push(artifact);
+        self.sources.push(source);
+        id
+    }
+
+    /// The id the next artifact gets.
+    pub fn next_id(&self) -> ArtifactId {
+        ArtifactId(u32::try_from(self.artifacts.len()).unwrap_or(u32::MAX))
+    }
+
+    /// Records a problem.
+    pub fn add_problem(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
+    /// Mutable access to an artifact (to record what unpacking found).
+    pub fn artifact_mut(&mut self, id: ArtifactId) -> Option<&mut Artifact> {
+        self.artifacts.get_mut(id.index())
     }
 
     /// Distinct contents to analyse: each content digest with every artifact that has it, in
@@ -201,6 +279,7 @@ fn load_file(
         artifacts: vec![root],
         sources: vec![Some(Source::File(path.to_path_buf()))],
         problems: Vec::new(),
+        containers: Vec::new(),
         limits: limits.clone(),
     })
 }
@@ -324,6 +403,7 @@ fn load_dir(
         artifacts,
         sources,
         problems,
+        containers: Vec::new(),
         limits: limits.clone(),
     })
 }
