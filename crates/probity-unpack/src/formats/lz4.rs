@@ -85,7 +85,12 @@ fn legacy(data: &[u8], out: &mut Extractor<'_>) -> Result<u64, FormatError> {
             break Ok(());
         }
         let Some(block) = bytes::slice(data, pos + 4, len) else {
-            break Err(FormatError::invalid("truncated LZ4 legacy block"));
+            // Kernels append the uncompressed size after the last block; a "block" that runs
+            // past the data after real blocks were decoded is that trailer.
+            if sink.is_empty() {
+                break Err(FormatError::invalid("truncated LZ4 legacy block"));
+            }
+            break Ok(());
         };
         match lz4_flex::block::decompress_into(block, &mut buf) {
             Ok(n) => {

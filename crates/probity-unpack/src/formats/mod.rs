@@ -2,17 +2,30 @@
 
 use crate::format::Format;
 
+pub mod ar;
 pub mod bzip2;
 pub mod codec;
+pub mod cpio;
+pub mod cramfs;
+pub mod dtb;
 pub mod gzip;
+pub mod hexfile;
+pub mod jffs2;
+pub mod kernel;
 pub mod lz4;
 pub mod lzma;
 pub mod lzop;
+pub mod media;
+pub mod paths;
+pub mod romfs;
+pub mod sparse;
 pub mod squashfs;
+pub mod tar;
 pub mod tplink;
 pub mod trx;
 pub mod uimage;
 pub mod xz;
+pub mod zip;
 pub mod zlib;
 pub mod zstd;
 
@@ -24,6 +37,19 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &uimage::UImage,
         &trx::Trx,
         &tplink::TpLink,
+        &cpio::Cpio,
+        &tar::Tar,
+        &zip::Zip,
+        &ar::Ar,
+        &cramfs::Cramfs,
+        &romfs::Romfs,
+        &jffs2::Jffs2,
+        &dtb::Dtb,
+        &sparse::AndroidSparse,
+        &kernel::LinuxKernel,
+        &hexfile::IntelHex,
+        &hexfile::Srec,
+        &media::Media,
         &gzip::Gzip,
         &xz::Xz,
         &bzip2::Bzip2,
