@@ -23,6 +23,8 @@ pub mod squashfs;
 pub mod tar;
 pub mod tplink;
 pub mod trx;
+pub mod ubi;
+pub mod ubifs;
 pub mod uimage;
 pub mod xz;
 pub mod zip;
@@ -45,6 +47,8 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &romfs::Romfs,
         &jffs2::Jffs2,
         &dtb::Dtb,
+        &ubi::Ubi,
+        &ubifs::Ubifs,
         &sparse::AndroidSparse,
         &kernel::LinuxKernel,
         &hexfile::IntelHex,

@@ -29,7 +29,8 @@ fn parse(data: &[u8]) -> Option<Header> {
         blocks: bytes::le32(data, 16)?,
         chunks: bytes::le32(data, 20)?,
     };
-    (h.hdr >= 28 && h.chunk_hdr >= 12 && h.blk >= 512 && h.blk.is_multiple_of(4) && h.blk <= 1 << 20).then_some(h)
+    (h.hdr >= 28 && h.chunk_hdr >= 12 && h.blk >= 512 && h.blk.is_multiple_of(4) && h.blk <= 1 << 20)
+        .then_some(h)
 }
 
 impl Format for AndroidSparse {
