@@ -8,8 +8,11 @@ pub mod codec;
 pub mod cpio;
 pub mod cramfs;
 pub mod dtb;
+pub mod ext;
+pub mod fat;
 pub mod gzip;
 pub mod hexfile;
+pub mod iso9660;
 pub mod jffs2;
 pub mod kernel;
 pub mod lz4;
@@ -18,6 +21,7 @@ pub mod lzop;
 pub mod media;
 pub mod paths;
 pub mod romfs;
+pub mod sevenz;
 pub mod sparse;
 pub mod squashfs;
 pub mod tar;
@@ -27,6 +31,7 @@ pub mod ubi;
 pub mod ubifs;
 pub mod uimage;
 pub mod xz;
+pub mod yaffs2;
 pub mod zip;
 pub mod zlib;
 pub mod zstd;
@@ -46,6 +51,11 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &cramfs::Cramfs,
         &romfs::Romfs,
         &jffs2::Jffs2,
+        &ext::Ext,
+        &yaffs2::Yaffs2,
+        &fat::Fat,
+        &iso9660::Iso9660,
+        &sevenz::SevenZ,
         &dtb::Dtb,
         &ubi::Ubi,
         &ubifs::Ubifs,
