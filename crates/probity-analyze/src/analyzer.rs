@@ -66,8 +66,21 @@ pub struct ContentContext<'a> {
     pub data: &'a [u8],
     /// Every artifact with this content (at least one).
     pub artifacts: &'a [ArtifactId],
+    /// Byte ranges of this content explained by structures that were completely unpacked (a
+    /// squashfs image, a tar archive). What they hold is analysed in the members; byte-level
+    /// evidence inside these ranges belongs to the members, not to this content.
+    pub covered: &'a [(u64, u64)],
     /// The whole tree, for names and metadata.
     pub tree: &'a Tree,
+}
+
+impl ContentContext<'_> {
+    /// Whether `[offset, offset + len)` lies wholly inside a covered range (see `covered`).
+    pub fn is_covered(&self, offset: u64, len: u64) -> bool {
+        self.covered
+            .iter()
+            .any(|&(s, e)| offset >= s && offset.saturating_add(len) <= e)
+    }
 }
 
 /// What [`Analyzer::analyze_tree`] sees.

@@ -69,9 +69,17 @@ pub fn analyze(
         .sum();
     progress.phase("analysing", Some(total));
 
+    let covered = tree.covered_ranges();
     let per_content: Vec<ContentOutcome> = contents
         .par_iter()
-        .map(|(sha, ids)| analyze_one(&tree, &active, *sha, ids, progress))
+        .map(|(sha, ids)| {
+            let ranges = ids
+                .first()
+                .and_then(|id| covered.get(id))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            analyze_one(&tree, &active, *sha, ids, ranges, progress)
+        })
         .collect();
     let per_tree: Vec<(Vec<Draft>, Vec<Problem>)> = active
         .par_iter()
@@ -195,6 +203,7 @@ fn analyze_one(
     active: &[&dyn Analyzer],
     sha: Sha256,
     ids: &[ArtifactId],
+    covered: &[(u64, u64)],
     progress: &dyn Progress,
 ) -> ContentOutcome {
     let mut drafts = Vec::new();
@@ -209,6 +218,7 @@ fn analyze_one(
                 sha256: sha,
                 data: &content,
                 artifacts: ids,
+                covered,
                 tree,
             };
             for a in active {

@@ -79,6 +79,17 @@ impl Spool {
     }
 }
 
+/// Which budget bounds a member's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// The member's own expansion ratio.
+    MemberRatio,
+    /// The structure's expansion ratio.
+    ContainerRatio,
+    /// The total output budget.
+    Total,
+}
+
 /// A member as a format describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Entry {
@@ -264,47 +275,83 @@ impl<'a> Extractor<'a> {
         });
     }
 
-    /// The most output the budgets allow now, given `consumed` input bytes.
-    fn room(&self, consumed: u64) -> u64 {
-        let by_ratio = self
-            .limits
-            .ratio_floor
-            .max(self.limits.max_ratio.saturating_mul(consumed));
-        let local = self.allowance.min(by_ratio).saturating_sub(self.produced);
-        match self.global {
-            Some(used) => local.min(
-                self.limits
-                    .max_total_bytes
-                    .saturating_sub(used.load(Ordering::Relaxed)),
+    /// The most bytes a member that has `written` bytes from `consumed` input bytes may still
+    /// take, and which bound decides it. A member may expand to `max_ratio` times its own input;
+    /// the whole structure to `max_ratio` times its size (both beyond `ratio_floor`); and the run
+    /// stays under the total budget.
+    fn room(&self, written: u64, consumed: u64) -> (u64, Bound) {
+        let ratio = |input: u64| {
+            self.limits
+                .ratio_floor
+                .max(self.limits.max_ratio.saturating_mul(input))
+        };
+        let mut best = (ratio(consumed).saturating_sub(written), Bound::MemberRatio);
+        for candidate in [
+            (
+                ratio(self.input_len).saturating_sub(self.produced),
+                Bound::ContainerRatio,
             ),
-            None => local,
+            (self.allowance.saturating_sub(self.produced), Bound::Total),
+            (
+                self.global.map_or(u64::MAX, |used| {
+                    self.limits
+                        .max_total_bytes
+                        .saturating_sub(used.load(Ordering::Relaxed))
+                }),
+                Bound::Total,
+            ),
+        ] {
+            if candidate.0 < best.0 {
+                best = candidate;
+            }
+        }
+        best
+    }
+
+    /// Whether this extraction can produce nothing more (its own ratio or the total budget is
+    /// used up), as opposed to one member having reached its own ratio.
+    pub fn exhausted(&self) -> bool {
+        let (room, bound) = self.room(0, u64::MAX);
+        room == 0 && bound != Bound::MemberRatio
+    }
+
+    fn limit_message(&self, bound: Bound, written: u64, consumed: u64) -> String {
+        match bound {
+            Bound::MemberRatio => format!(
+                "output reached {written} bytes from {consumed} input bytes, above the expansion ratio of {} (limit --max-ratio)",
+                self.limits.max_ratio
+            ),
+            Bound::ContainerRatio => format!(
+                "the structure's output reached {} bytes from its {} bytes, above the expansion ratio of {} (limit --max-ratio)",
+                self.produced, self.input_len, self.limits.max_ratio
+            ),
+            Bound::Total => format!(
+                "unpacking reached the total output budget of {} bytes (limit --max-total-size)",
+                self.limits.max_total_bytes
+            ),
         }
     }
 
-    fn limit_message(&self, consumed: u64) -> String {
-        let by_ratio = self
-            .limits
-            .ratio_floor
-            .max(self.limits.max_ratio.saturating_mul(consumed));
-        if by_ratio < self.allowance.min(self.limits.max_total_bytes) {
-            format!(
-                "output reached {} bytes from {consumed} input bytes, above the expansion ratio of {} (limit --max-ratio)",
-                self.produced, self.limits.max_ratio
-            )
-        } else {
-            format!(
-                "unpacking reached its share of the total output budget (limit --max-total-size), {} bytes",
-                self.allowance
-            )
+    /// Turns a member's limit into a note when the extraction can go on with other members;
+    /// passes every other error (and a limit that stops the whole extraction) through.
+    pub fn settle(&mut self, result: Result<(), FormatError>) -> Result<(), FormatError> {
+        match result {
+            Err(FormatError::Limit(msg)) if !self.exhausted() => {
+                self.note(msg);
+                Ok(())
+            }
+            other => other,
         }
     }
 
     /// Records a member whose bytes are already in memory.
+    /// A member that reaches its own expansion ratio is kept truncated, with a note, and the
+    /// extraction goes on; an error is returned only when nothing more can be produced.
     pub fn file(&mut self, entry: Entry, bytes: Vec<u8>) -> Result<(), FormatError> {
         let mut sink = self.sink(entry);
         let r = sink.write(self, &bytes, self.input_len);
         sink.finish(self, r.is_err());
-        r
+        self.settle(r)
     }
 
     /// Starts a member whose bytes arrive in pieces; see [`Sink`].
@@ -319,7 +366,8 @@ impl<'a> Extractor<'a> {
     }
 
     /// Copies a decoder's output into a member, charging the budgets as it goes; `consumed`
-    /// reports how many input bytes the decoder has read so far (for the ratio).
+    /// reports how many input bytes the decoder has read so far (for the ratio). Errors are
+    /// returned as they are (stream formats decide what a limit means for them; see `settle`).
     pub fn stream(
         &mut self,
         entry: Entry,
@@ -398,13 +446,13 @@ impl Sink {
 
     /// Appends `piece`, given `consumed` input bytes so far (for the ratio).
     pub fn write(&mut self, x: &mut Extractor<'_>, piece: &[u8], consumed: u64) -> Result<(), FormatError> {
-        let room = x.room(consumed);
+        let (room, bound) = x.room(self.len, consumed);
         let take = piece.len().min(usize::try_from(room).unwrap_or(usize::MAX));
         let (kept, over) = piece.split_at(take);
         self.append(x, kept)?;
         if !over.is_empty() {
             x.limited = true;
-            return Err(FormatError::Limit(x.limit_message(consumed)));
+            return Err(FormatError::Limit(x.limit_message(bound, self.len, consumed)));
         }
         Ok(())
     }

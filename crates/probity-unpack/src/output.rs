@@ -28,9 +28,10 @@ pub fn escape_component(name: &[u8]) -> String {
     let mut out = String::new();
     for chunk in name.utf8_chunks() {
         for c in chunk.valid().chars() {
-            // Letters, digits and a few punctuation characters stay; `%` itself is escaped so the
-            // escaping can be read back.
-            let keep = (c.is_alphanumeric() && !c.is_control()) || "._-+=,@~#()[]{}!^'".contains(c);
+            // Printable characters stay; controls, invisible formatting characters (bidirectional
+            // overrides), the path separators and `%` itself are escaped, so the escaping can be
+            // read back and a name is always exactly one component.
+            let keep = !c.is_control() && !invisible(c) && !matches!(c, '/' | '\\' | '%');
             if keep {
                 out.push(c);
             } else {
@@ -58,6 +59,10 @@ pub fn escape_component(name: &[u8]) -> String {
         }
         _ => out,
     }
+}
+
+fn invisible(c: char) -> bool {
+    matches!(u32::from(c), 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2069 | 0xfeff)
 }
 
 /// The relative path of a member path, component by component.
@@ -283,7 +288,8 @@ mod tests {
         assert_eq!(escape_component(b".."), "%2E%2E");
         assert_eq!(escape_component(b"."), "%2E");
         assert_eq!(escape_component(b""), "%00");
-        assert_eq!(escape_component(b"a b\x1b\xff%"), "a%20b%1B%FF%25");
+        assert_eq!(escape_component(b"a b\x1b\xff%"), "a b%1B%FF%25");
+        assert_eq!(escape_component("x\u{202e}y".as_bytes()), "x%E2%80%AEy");
         assert_eq!(escape_component("é".as_bytes()), "é");
         assert_eq!(escape_component(b"back\\slash"), "back%5Cslash");
         let long = escape_component(&[b'a'; 300]);

@@ -142,6 +142,27 @@ impl Tree {
         }
     }
 
+    /// For each container, the byte ranges explained by a structure that was completely
+    /// unpacked: what those bytes hold is analysed in the members unpacked from them, so
+    /// byte-level evidence there is reported on the members rather than again on the container.
+    /// Ranges of structures unpacked only in part (or only recognised) are not listed: their raw
+    /// bytes are still analysed.
+    pub fn covered_ranges(&self) -> HashMap<ArtifactId, Vec<(u64, u64)>> {
+        let mut out: HashMap<ArtifactId, Vec<(u64, u64)>> = HashMap::new();
+        for c in &self.containers {
+            for s in c
+                .structures
+                .iter()
+                .filter(|s| s.status == probity_model::StructureStatus::Unpacked)
+            {
+                out.entry(c.artifact)
+                    .or_default()
+                    .push((s.offset, s.offset.saturating_add(s.length)));
+            }
+        }
+        out
+    }
+
     /// Adds an artifact (its id must be the next free one) with where its bytes live.
     pub fn push(&mut self, artifact: Artifact, source: Option<Source>) -> ArtifactId {
         let id = artifact.id;

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use crate::content::{Content, map_file};
 use crate::coverage::account;
 use crate::extract::{Child, ChildData, Extractor, Spool};
-use crate::format::{Format, Probe};
+use crate::format::{Format, FormatError, Probe};
 use crate::formats;
 use crate::limits::Limits;
 use crate::progress::Progress;
@@ -217,8 +217,20 @@ impl Unpacker {
                 .saturating_sub(used.load(Ordering::Relaxed));
             let mut x = Extractor::new(limits, spool, input_len, allowance).with_global(used);
             let result = catch_unwind(AssertUnwindSafe(|| format.extract(slice, &mut x)));
-            let (mut children, notes, description, limited) = x.into_parts();
+            let (mut children, mut notes, description, mut limited) = x.into_parts();
             let name = format.name();
+            // An extraction that stopped (a budget, damaged data) after producing members keeps
+            // them: what could be recovered is recovered, and the stop is reported.
+            let result = match result {
+                Ok(Err(e)) if !children.is_empty() => {
+                    limited |= matches!(e, FormatError::Limit(_));
+                    notes.push(format!(
+                        "unpacking stopped; later members were not extracted: {e}"
+                    ));
+                    Ok(Ok(probe.length.unwrap_or(slice.len() as u64)))
+                }
+                other => other,
+            };
             match result {
                 Ok(Ok(consumed)) => {
                     let length = consumed.clamp(1, slice.len() as u64);

@@ -187,8 +187,9 @@ impl Indicators {
 
 impl Indicators {
     /// Every indicator found in `data`: its index, the number of occurrences, and the offsets of
-    /// the first [`MAX_EVIDENCE`] of them in increasing order.
-    pub fn hits(&self, data: &[u8]) -> BTreeMap<usize, (u64, Vec<usize>)> {
+    /// the first [`MAX_EVIDENCE`] of them in increasing order. Occurrences for which
+    /// `skip(offset, length)` holds are left out.
+    pub fn hits(&self, data: &[u8], skip: &dyn Fn(u64, u64) -> bool) -> BTreeMap<usize, (u64, Vec<usize>)> {
         let mut hits: BTreeMap<usize, (u64, Vec<usize>)> = BTreeMap::new();
         // Leftmost-first search keeps the matcher's SIMD prefilter (an overlapping search would run
         // the automaton over every byte, about 4x slower). Restarting one byte after the start of
@@ -200,12 +201,15 @@ impl Indicators {
             let Some(m) = self.matcher.find(aho_corasick::Input::new(data).range(at..)) else {
                 break;
             };
+            at = m.start() + 1;
+            if skip(m.start() as u64, (m.end() - m.start()) as u64) {
+                continue;
+            }
             let slot = hits.entry(m.pattern().as_usize()).or_default();
             slot.0 += 1;
             if slot.1.len() < MAX_EVIDENCE {
                 slot.1.push(m.start());
             }
-            at = m.start() + 1;
         }
         hits
     }
@@ -221,7 +225,8 @@ impl Analyzer for Indicators {
     }
 
     fn analyze_content(&self, cx: &ContentContext<'_>, out: &mut Vec<Draft>) -> Result<(), AnalyzerFailure> {
-        for (index, (count, starts)) in self.hits(cx.data) {
+        // A hit inside a member that is a byte-exact range of this content is the member's.
+        for (index, (count, starts)) in self.hits(cx.data, &|o, l| cx.is_covered(o, l)) {
             let Some(ind) = self.indicators.get(index) else {
                 continue;
             };
@@ -352,7 +357,7 @@ remediation = "r"
 "#;
         let a = Indicators::from_toml("t", rules).unwrap();
         // "abcabcab" at 0 and 3 (overlapping itself), "cabxyzxy" at 8 (overlapping the second).
-        let hits = a.hits(b"abcabcabcabxyzxy");
+        let hits = a.hits(b"abcabcabcabxyzxy", &|_, _| false);
         assert_eq!(hits.get(&0), Some(&(2, vec![0, 3])));
         assert_eq!(hits.get(&1), Some(&(1, vec![8])));
     }

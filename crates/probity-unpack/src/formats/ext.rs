@@ -280,7 +280,7 @@ impl Fs<'_> {
             let take = left.min(self.s.block as u64) as usize;
             if let Err(e) = sink.write(out, &piece[..take], self.data.len() as u64) {
                 sink.finish(out, true);
-                return Err(e);
+                return out.settle(Err(e));
             }
             left -= take as u64;
         }

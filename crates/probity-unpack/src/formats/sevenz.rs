@@ -82,6 +82,19 @@ impl Format for SevenZ {
                 });
                 return Ok(true);
             }
+            if unix.is_some_and(|m| m & 0o170000 == 0o120000) {
+                // A symbolic link stored as such (`7z a -snl`): its content is the target.
+                let mut target = Vec::new();
+                let _ = r.take(4096).read_to_end(&mut target);
+                out.entry(Entry {
+                    member: Some(path),
+                    kind: Some(probity_model::ArtifactKind::Symlink),
+                    mode: unix,
+                    link_target: Some(target),
+                    ..Entry::default()
+                });
+                return Ok(true);
+            }
             let file = Entry {
                 mode: Some(unix.unwrap_or(0o100644)),
                 ..Entry::file(path.clone())
@@ -99,10 +112,10 @@ impl Format for SevenZ {
             Ok(true)
         });
         if let Some(e) = failure {
-            if matches!(e, FormatError::Limit(_)) {
-                return Err(e);
+            match e {
+                FormatError::Limit(_) => out.settle(Err(e))?,
+                _ => out.note(e.to_string()),
             }
-            out.note(e.to_string());
         }
         if let Err(e) = result {
             let msg = e.to_string();

@@ -573,7 +573,7 @@ impl Fs<'_> {
         for &b in blocks {
             if let Err(e) = out.check_time() {
                 sink.finish(out, true);
-                return Err(e);
+                return out.settle(Err(e));
             }
             let on_disk = (b & 0x00ff_ffff) as usize;
             let want = (*size - written).min(bs as u64) as usize;
@@ -604,7 +604,7 @@ impl Fs<'_> {
             written += piece.len() as u64;
             if let Err(e) = sink.write(out, piece, pos - *start + 1) {
                 sink.finish(out, true);
-                return Err(e);
+                return out.settle(Err(e));
             }
         }
         if failure.is_none() && *frag != NO_FRAGMENT && written < *size {
@@ -616,7 +616,7 @@ impl Fs<'_> {
                             written += tail.len() as u64;
                             if let Err(e) = sink.write(out, tail, self.image.len() as u64) {
                                 sink.finish(out, true);
-                                return Err(e);
+                                return out.settle(Err(e));
                             }
                         }
                         None => failure = Some("file tail outside its fragment".into()),

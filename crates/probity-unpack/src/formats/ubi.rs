@@ -191,7 +191,7 @@ impl Format for Ubi {
             }
             sink.finish(out, failed.is_some());
             if let Some(e) = failed {
-                return Err(e);
+                out.settle(Err(e))?;
             }
         }
         Ok(at.min(data.len()) as u64)

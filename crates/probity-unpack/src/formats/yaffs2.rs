@@ -284,7 +284,7 @@ impl Format for Yaffs2 {
                         }
                         sink.finish(out, failed.is_some() || written < o.size);
                         if let Some(e) = failed {
-                            return Err(e);
+                            out.settle(Err(e))?;
                         }
                     }
                     2 => out.entry(Entry {

@@ -240,10 +240,10 @@ fn member(
             let (input, pos) = Counting::new(raw);
             let mut dec = flate2::bufread::DeflateDecoder::new(input);
             if let Err(e) = out.stream(entry, &mut dec, &|| pos.get()) {
-                if matches!(e, FormatError::Limit(_)) {
-                    return Err(e);
+                match e {
+                    FormatError::Limit(_) => out.settle(Err(e))?,
+                    _ => out.note(format!("`{shown}`: {e}")),
                 }
-                out.note(format!("`{shown}`: {e}"));
             }
             pos.get() as usize
         }
@@ -289,7 +289,10 @@ fn member(
             };
             match consumed {
                 Ok(c) => c,
-                Err(e @ FormatError::Limit(_)) => return Err(e),
+                Err(e @ FormatError::Limit(_)) => {
+                    out.settle(Err(e))?;
+                    raw.len()
+                }
                 Err(e) => {
                     out.note(format!("`{shown}`: {e}"));
                     raw.len()
@@ -319,10 +322,10 @@ fn decode(
 ) -> Result<usize, FormatError> {
     let consumed = len as u64;
     if let Err(e) = out.stream(entry, &mut r, &|| consumed) {
-        if matches!(e, FormatError::Limit(_)) {
-            return Err(e);
+        match e {
+            FormatError::Limit(_) => out.settle(Err(e))?,
+            _ => out.note(format!("`{shown}`: {e}")),
         }
-        out.note(format!("`{shown}`: {e}"));
     }
     Ok(len)
 }

@@ -202,3 +202,82 @@ pub fn probity_unprivileged() -> Command {
 pub fn sha256_hex(data: &[u8]) -> String {
     probity_model::Sha256::of(data).to_hex()
 }
+
+/// The fixtures built by `tests/fixtures/build.sh` (built once per test run; the script is a no-op
+/// when they are current).
+pub fn fixtures() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = workspace().join("target/fixtures");
+        let o = Command::new(workspace().join("tests/fixtures/build.sh"))
+            .arg(&out)
+            .output()
+            .expect("run tests/fixtures/build.sh");
+        assert!(
+            o.status.success(),
+            "building the fixtures failed (scripts/setup-debian installs the tools they need):\n{}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        out
+    })
+}
+
+/// What a tree holds: member path -> (kind, content digest or link target, mode).
+pub type Listing = std::collections::BTreeMap<String, (char, String, u32)>;
+
+/// The listing of a directory on disk (paths relative to it, starting with `/`).
+pub fn listing_of_dir(root: &Path) -> Listing {
+    let mut out = Listing::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = format!("/{}", p.strip_prefix(root).unwrap().to_string_lossy());
+            let meta = fs::symlink_metadata(&p).unwrap();
+            let mode = meta.mode();
+            if meta.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    (
+                        'l',
+                        fs::read_link(&p).unwrap().to_string_lossy().into_owned(),
+                        mode,
+                    ),
+                );
+            } else if meta.is_dir() {
+                out.insert(rel, ('d', String::new(), mode));
+                stack.push(p);
+            } else if meta.is_file() {
+                out.insert(rel, ('f', sha256_hex(&fs::read(&p).unwrap()), mode));
+            }
+        }
+    }
+    out
+}
+
+/// The members Probity found (in any container) that have UTF-8 member paths.
+pub fn listing_of_report(r: &Value) -> Listing {
+    let mut out = Listing::new();
+    for a in r["artifacts"].as_array().unwrap() {
+        let Some(member) = a["hop"]["member"].as_str() else {
+            continue;
+        };
+        let mode = a["mode"].as_u64().unwrap_or(0) as u32;
+        let entry = match a["kind"].as_str().unwrap() {
+            "file" => ('f', a["sha256"].as_str().unwrap_or("").to_string(), mode),
+            "directory" => ('d', String::new(), mode),
+            "symlink" => ('l', a["link_target"].as_str().unwrap_or("").to_string(), mode),
+            _ => continue,
+        };
+        out.insert(member.to_string(), entry);
+    }
+    out
+}
+
+/// Drops modes (for formats that do not keep them, or tools that apply a umask).
+pub fn without_modes(l: &Listing) -> Listing {
+    l.iter()
+        .map(|(k, v)| (k.clone(), (v.0, v.1.clone(), 0)))
+        .collect()
+}
