@@ -143,6 +143,7 @@ pub struct UnexplainedRegion {
 /// What unexplained bytes look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EntropyClass {
     /// All zero bytes.
     ZeroPadding,
@@ -154,4 +155,17 @@ pub enum EntropyClass {
     CompressedOrEncrypted,
     /// Anything else.
     Other,
+}
+
+impl EntropyClass {
+    /// The class in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            EntropyClass::ZeroPadding => "zero padding",
+            EntropyClass::FfPadding => "0xFF padding (erased flash)",
+            EntropyClass::Text => "text",
+            EntropyClass::CompressedOrEncrypted => "compressed or encrypted data",
+            EntropyClass::Other => "unrecognised data",
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use probity_model::{EvidenceKind, InputKind, Report, Severity};
+use probity_model::{EntropyClass, EvidenceKind, InputKind, Report, Severity};
 
 use crate::human::{bytes, count, thousands};
 
@@ -42,6 +42,61 @@ fn severity_color(s: Severity) -> &'static str {
         Severity::Low => "36",
         Severity::Info => "2",
     }
+}
+
+/// One container's accounting: "97.3% of 4,063,744 bytes explained by 2 structures; unexplained:
+/// 64.0 KiB 0xFF padding, 2 opaque regions (96.0 KiB, entropy up to 7.98)".
+pub fn container_line(cc: &probity_model::ContainerCoverage) -> String {
+    let pct = if cc.size == 0 {
+        100.0
+    } else {
+        cc.explained_bytes as f64 * 100.0 / cc.size as f64
+    };
+    let mut parts = Vec::new();
+    for (class, label) in [
+        (EntropyClass::FfPadding, "0xFF padding"),
+        (EntropyClass::ZeroPadding, "zero padding"),
+        (EntropyClass::Text, "text"),
+    ] {
+        let n: u64 = cc
+            .unexplained
+            .iter()
+            .filter(|r| r.class == class)
+            .map(|r| r.length)
+            .sum();
+        if n > 0 {
+            parts.push(format!("{} {label}", bytes(n)));
+        }
+    }
+    for (class, one, many) in [
+        (
+            EntropyClass::CompressedOrEncrypted,
+            "opaque region",
+            "opaque regions",
+        ),
+        (EntropyClass::Other, "unrecognised region", "unrecognised regions"),
+    ] {
+        let regions: Vec<_> = cc.unexplained.iter().filter(|r| r.class == class).collect();
+        if !regions.is_empty() {
+            let n: u64 = regions.iter().map(|r| r.length).sum();
+            let e = regions.iter().map(|r| r.entropy).fold(0.0, f64::max);
+            parts.push(format!(
+                "{} ({}, entropy up to {e:.2})",
+                count(regions.len() as u64, one, many),
+                bytes(n)
+            ));
+        }
+    }
+    format!(
+        "{pct:.1}% of {} bytes explained by {}{}",
+        thousands(cc.size),
+        count(cc.structures.len() as u64, "structure", "structures"),
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("; unexplained: {}", parts.join(", "))
+        }
+    )
 }
 
 /// Writes the text report.
@@ -191,27 +246,28 @@ pub fn write(report: &Report, opts: &TextOptions, out: &mut dyn Write) -> io::Re
     if cov.not_read.len() > 5 {
         writeln!(out, "  … and {} more not read", cov.not_read.len() - 5)?;
     }
-    for cc in &cov.containers {
-        let pct = if cc.size == 0 {
-            100.0
-        } else {
-            cc.explained_bytes as f64 * 100.0 / cc.size as f64
-        };
-        let opaque: u64 = cc.unexplained.iter().map(|r| r.length).sum();
+    // The input's own accounting, then any other container with bytes that are neither padding
+    // nor explained (at most six lines).
+    let interesting = |cc: &&probity_model::ContainerCoverage| {
+        cc.artifact.0 == 0
+            || cc
+                .unexplained
+                .iter()
+                .any(|r| !matches!(r.class, EntropyClass::ZeroPadding | EntropyClass::FfPadding))
+    };
+    let shown: Vec<_> = cov.containers.iter().filter(interesting).collect();
+    for cc in shown.iter().take(6) {
         let loc = report
             .locator_of(cc.artifact)
             .map(|l| l.to_string())
             .unwrap_or_default();
+        writeln!(out, "  {loc}: {}", container_line(cc))?;
+    }
+    if shown.len() > 6 {
         writeln!(
             out,
-            "  {loc}: {pct:.1}% of {} bytes explained; {}, {}",
-            thousands(cc.size),
-            count(
-                cc.unexplained.len() as u64,
-                "unexplained region",
-                "unexplained regions"
-            ),
-            bytes(opaque)
+            "  … and {} more containers with unexplained bytes (see --format json)",
+            shown.len() - 6
         )?;
     }
 

@@ -491,6 +491,14 @@ impl Sink {
 
     /// Ends the member and records it.
     pub fn finish(self, x: &mut Extractor<'_>, truncated: bool) {
+        // A member that failed before producing anything recovered nothing: it is not recorded
+        // (the failure itself is reported by the format).
+        if truncated && self.len == 0 {
+            if let Some((path, _)) = &self.file {
+                let _ = std::fs::remove_file(path);
+            }
+            return;
+        }
         let sha = self.hasher.finish();
         let data = match self.file {
             Some((path, mut w)) => match w.flush() {

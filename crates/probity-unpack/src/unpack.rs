@@ -370,6 +370,28 @@ impl Unpacker {
             })
             .collect();
         if let Some((size, explained_bytes, unexplained)) = coverage {
+            if structures.is_empty() {
+                // Only the input itself gets here with nothing found: say so plainly.
+                let looks = unexplained
+                    .iter()
+                    .max_by_key(|r| r.length)
+                    .map(|r| {
+                        format!(
+                            "; most of it looks like {} (entropy {:.2})",
+                            r.class.describe(),
+                            r.entropy
+                        )
+                    })
+                    .unwrap_or_default();
+                tree.add_problem(Problem {
+                    artifact: Some(id),
+                    stage: Stage::Unpack,
+                    source: "unpack".into(),
+                    message: format!(
+                        "no known container, file system or compressed stream was recognised; the input is analysed as raw bytes{looks}"
+                    ),
+                });
+            }
             tree.add_container(ContainerCoverage {
                 artifact: id,
                 size,

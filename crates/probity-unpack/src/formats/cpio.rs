@@ -158,15 +158,28 @@ impl Format for Cpio {
 
     fn probe(&self, data: &[u8]) -> Option<Probe> {
         let k = kind(data)?;
+        // The binary magics are two bytes and the ASCII ones six: insist on sane entries, and for
+        // the binary format on a second header (or the trailer) where the first entry ends.
+        let sane = |h: &Header| {
+            !h.name.is_empty()
+                && h.name.len() < 1024
+                && h.name.iter().all(|&b| b >= 0x20 && b != 0x7f)
+                && matches!(
+                    h.mode & 0o170000,
+                    0o100000 | 0o040000 | 0o120000 | 0o020000 | 0o060000 | 0o010000 | 0o140000
+                )
+                && h.size < 1 << 32
+        };
         let h = header(data, 0, k)?;
-        // The binary magic is two bytes: insist on a sane first entry.
-        let plausible = h.name.iter().all(|&b| b != 0) && !h.name.is_empty() && h.size < 1 << 32;
-        if !plausible
-            || (matches!(k, Kind::BinLe | Kind::BinBe)
-                && kind_of_mode(h.mode) == ArtifactKind::File
-                && h.mode & 0o170000 != 0o100000)
-        {
+        if !sane(&h) {
             return None;
+        }
+        if matches!(k, Kind::BinLe | Kind::BinBe) && h.name != b"TRAILER!!!" {
+            let rest = data.get(h.next..)?;
+            let next = header(rest, 0, k)?;
+            if kind(rest) != Some(k) || !(next.name == b"TRAILER!!!" || sane(&next)) {
+                return None;
+            }
         }
         let name = match k {
             Kind::Newc => "cpio (newc)",

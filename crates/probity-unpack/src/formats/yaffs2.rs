@@ -134,6 +134,27 @@ impl Format for Yaffs2 {
 
     fn probe(&self, data: &[u8]) -> Option<Probe> {
         let g = geometry(data)?;
+        // The first object header must be a real one: a printable name, a mode whose type bits
+        // agree with the object type, and a size the image could hold.
+        let e = g.e;
+        let ty = e.u32(data, 0)?;
+        let name = cstr(data.get(10..266)?);
+        let mode = e.u32(data, 268)?;
+        let size = u64::from(e.u32(data, 292)?);
+        let type_bits = match ty {
+            1 => 0o100000,
+            2 => 0o120000,
+            3 => 0o040000,
+            _ => return None,
+        };
+        if name.is_empty()
+            || name.len() >= 256
+            || !name.iter().all(|&b| b >= 0x20 && b != 0x7f)
+            || mode & 0o170000 != type_bits
+            || (ty == 1 && size > (data.len() as u64) * 2)
+        {
+            return None;
+        }
         Some(Probe {
             length: None,
             confidence: 80,
