@@ -24,6 +24,8 @@ pub mod error;
 pub mod extract;
 pub mod format;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod output;
 pub mod progress;

@@ -312,7 +312,7 @@ impl Format for Ext {
     fn probe(&self, data: &[u8]) -> Option<Probe> {
         let s = parse(data)?;
         Some(Probe {
-            length: Some(s.blocks * s.block as u64),
+            length: Some(s.blocks.saturating_mul(s.block as u64)),
             confidence: 85,
             description: format!(
                 "{}, `{}`, {} blocks of {} bytes",
@@ -329,7 +329,7 @@ impl Format for Ext {
         if let Some(p) = self.probe(data) {
             out.describe(p.description);
         }
-        let total = s.blocks * s.block as u64;
+        let total = s.blocks.saturating_mul(s.block as u64);
         if total > data.len() as u64 {
             out.note(format!(
                 "image truncated: {} of {total} bytes present",

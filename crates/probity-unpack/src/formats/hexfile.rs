@@ -137,11 +137,17 @@ fn emit(img: Image, what: &str, out: &mut Extractor<'_>) -> Result<u64, FormatEr
             img.bad, img.records
         ));
     }
-    let (Some((&lo, _)), Some((&hi, last))) = (img.chunks.first_key_value(), img.chunks.last_key_value())
-    else {
+    let Some(&lo) = img.chunks.keys().next() else {
         return Ok(img.end as u64);
     };
-    let span = hi + last.len() as u64 - lo;
+    // Records may overlap or come in any order: the image spans to the end of the furthest one.
+    let end = img
+        .chunks
+        .iter()
+        .map(|(a, b)| a + b.len() as u64)
+        .max()
+        .unwrap_or(lo);
+    let span = end - lo;
     if span > MAX_SPAN {
         return Err(FormatError::Limit(format!(
             "{what} spans {span} bytes of addresses, more than {MAX_SPAN}"

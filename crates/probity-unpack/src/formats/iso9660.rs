@@ -242,7 +242,7 @@ impl Format for Iso9660 {
                 let mut child = path.clone();
                 child.push(b'/');
                 child.extend_from_slice(&name);
-                let is_dir = rec[25] & 0x02 != 0;
+                let is_dir = rec.get(25).is_some_and(|f| f & 0x02 != 0);
                 let extent = bytes::le32(rec, 2).unwrap_or(0);
                 let size = bytes::le32(rec, 10).unwrap_or(0);
                 let mode = rr.mode.unwrap_or(if is_dir { 0o040755 } else { 0o100644 });

@@ -254,7 +254,7 @@ impl Format for Jffs2 {
                 }
             }
         }
-        Ok(end.max(1) as u64)
+        Ok(end.clamp(1, data.len()) as u64)
     }
 }
 

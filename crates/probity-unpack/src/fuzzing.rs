@@ -1,0 +1,161 @@
+//! Entry points for the cargo-fuzz targets in `fuzz/` (not part of the stable API).
+//!
+//! Each runs a format's probe and extraction on arbitrary bytes under tight budgets and checks
+//! the invariants the engine relies on: members that are ranges of the input lie inside it, no
+//! member exceeds the budget, and nothing panics.
+
+use std::time::Duration;
+
+use crate::extract::{ChildData, Extractor, Spool};
+use crate::limits::Limits;
+use crate::unpack::Unpacker;
+
+fn limits() -> Limits {
+    Limits {
+        max_total_bytes: 8 << 20,
+        ratio_floor: 1 << 20,
+        extract_timeout: Duration::from_secs(5),
+        ..Limits::default()
+    }
+}
+
+#[allow(clippy::expect_used)]
+fn unpacker() -> &'static Unpacker {
+    static U: std::sync::OnceLock<Unpacker> = std::sync::OnceLock::new();
+    U.get_or_init(|| Unpacker::new().expect("the registry compiles"))
+}
+
+/// Probes and extracts `data` as the format called `name`.
+#[allow(clippy::panic, clippy::expect_used)]
+pub fn run_format(name: &str, data: &[u8]) {
+    let unpacker = unpacker();
+    let format = unpacker
+        .format(name)
+        .unwrap_or_else(|| panic!("no format `{name}`"));
+    let limits = limits();
+    let spool = Spool::temporary().expect("a temporary directory");
+    let _ = format.probe(data);
+    let mut x = Extractor::new(&limits, &spool, data.len() as u64, limits.max_total_bytes);
+    let result = format.extract(data, &mut x);
+    let produced = x.produced();
+    let (children, _, _, _) = x.into_parts();
+    assert!(
+        produced <= limits.max_total_bytes,
+        "{name}: produced {produced} bytes"
+    );
+    if let Ok(consumed) = result {
+        assert!(
+            consumed <= data.len() as u64 || consumed == 0,
+            "{name}: consumed {consumed} of {}",
+            data.len()
+        );
+    }
+    for c in children {
+        if let ChildData::Region { offset, length } = c.data {
+            assert!(
+                offset.checked_add(length).is_some_and(|e| e <= data.len() as u64),
+                "{name}: region outside the data"
+            );
+        }
+    }
+}
+
+/// Runs the whole engine (signature scan, every format, recursion) on `data`.
+#[allow(clippy::expect_used)]
+pub fn run_engine(data: &[u8]) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("input.bin");
+    std::fs::write(&path, data).expect("write the input");
+    let limits = Limits {
+        max_artifacts: 10_000,
+        max_depth: 4,
+        ..limits()
+    };
+    let Ok(mut tree) = crate::tree::load(&path, &limits, &crate::progress::NoProgress) else {
+        return;
+    };
+    let spool = Spool::temporary().expect("a temporary directory");
+    unpacker().expand(&mut tree, &spool, &crate::progress::NoProgress);
+    for a in tree.artifacts() {
+        if a.sha256.is_some() {
+            let _ = tree.open(a.id);
+        }
+    }
+}
+
+/// Inputs that crashed a fuzz target once, rebuilt by hand so that they stay small.
+#[cfg(test)]
+mod regressions {
+    use super::run_format;
+
+    fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
+        buf[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    #[test]
+    fn ihex_overlapping_records() {
+        // The second record lies inside the first: the image must span the first one's end.
+        run_format(
+            "ihex",
+            b":100000007465737420737472696E6720696E2066FC\n:03000500348C65B3\n:00000001FF\n",
+        );
+    }
+
+    #[test]
+    fn ext_block_count_overflow() {
+        // A 64-bit block count whose size in bytes does not fit in 64 bits.
+        let mut d = vec![0u8; 4096];
+        let sb = 1024;
+        put(&mut d, sb + 4, &0xffff_ffffu32.to_le_bytes());
+        put(&mut d, sb + 20, &1u32.to_le_bytes());
+        put(&mut d, sb + 32, &8192u32.to_le_bytes());
+        put(&mut d, sb + 40, &16u32.to_le_bytes());
+        put(&mut d, sb + 56, &0xef53u16.to_le_bytes());
+        put(&mut d, sb + 76, &1u32.to_le_bytes());
+        put(&mut d, sb + 88, &128u16.to_le_bytes());
+        put(&mut d, sb + 96, &0x80u32.to_le_bytes());
+        put(&mut d, sb + 0x150, &0xffff_ffffu32.to_le_bytes());
+        run_format("ext", &d);
+    }
+
+    #[test]
+    fn iso9660_short_directory_record() {
+        // A directory record of 8 bytes, too short to hold the flags byte at offset 25.
+        let mut d = vec![0u8; 19 * 2048];
+        let pvd = 16 * 2048;
+        put(&mut d, pvd, b"\x01CD001\x01");
+        put(&mut d, pvd + 80, &19u32.to_le_bytes());
+        put(&mut d, pvd + 128, &2048u16.to_le_bytes());
+        put(&mut d, pvd + 158, &18u32.to_le_bytes());
+        put(&mut d, pvd + 166, &2048u32.to_le_bytes());
+        put(&mut d, 17 * 2048, b"\xffCD001\x01");
+        d[18 * 2048] = 8;
+        run_format("iso9660", &d);
+    }
+
+    #[test]
+    fn jffs2_node_ending_off_the_padding() {
+        // One directory entry of 41 bytes that ends the data: its 4-byte padding is missing.
+        let crc = |b: &[u8]| {
+            let mut h = crc32fast::Hasher::new_with_initial(0xffff_ffff);
+            h.update(b);
+            !h.finalize()
+        };
+        let mut n = vec![0u8; 41];
+        put(&mut n, 0, &[0x85, 0x19, 0x01, 0xe0]);
+        put(&mut n, 4, &41u32.to_le_bytes());
+        let hc = crc(&n[..8]);
+        put(&mut n, 8, &hc.to_le_bytes());
+        put(&mut n, 12, &1u32.to_le_bytes());
+        put(&mut n, 16, &1u32.to_le_bytes());
+        put(&mut n, 20, &2u32.to_le_bytes());
+        n[28] = 1;
+        n[29] = 8;
+        let nc = crc(&n[..32]);
+        put(&mut n, 32, &nc.to_le_bytes());
+        let namec = crc(b"a");
+        put(&mut n, 36, &namec.to_le_bytes());
+        n[40] = b'a';
+        run_format("jffs2", &n);
+    }
+}
