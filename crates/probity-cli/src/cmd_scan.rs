@@ -29,10 +29,10 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<u8> {
     match &a.output {
         Some(path) => write_atomically(path, |w| render(&report, a.format, color, w))?,
         None => {
-            let stdout = io::stdout();
-            let mut lock = stdout.lock();
-            render(&report, a.format, color, &mut lock)?;
-            lock.flush()?;
+            // Stdout is line-buffered: a report of many lines goes through a larger buffer.
+            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            render(&report, a.format, color, &mut out)?;
+            out.flush()?;
         }
     }
     if !cli.quiet && (a.output.is_some() || a.format != Format::Text) {

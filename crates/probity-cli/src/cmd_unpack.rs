@@ -86,9 +86,12 @@ pub fn run(cli: &Cli, a: &UnpackArgs) -> Result<u8> {
     let _ = fs::remove_dir_all(&spool_dir);
     let manifest = result?;
     let path = a.output.join("manifest.json");
-    let mut f = fs::File::create(&path).with_context(|| format!("can not create `{shown}/manifest.json`"))?;
+    let f = fs::File::create(&path).with_context(|| format!("can not create `{shown}/manifest.json`"))?;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, f);
     serde_json::to_writer_pretty(&mut f, &manifest)?;
     f.write_all(b"\n")?;
+    f.flush()
+        .with_context(|| format!("can not write `{shown}/manifest.json`"))?;
     if !cli.quiet {
         let files = manifest
             .artifacts

@@ -184,6 +184,7 @@ pub struct Extractor<'a> {
     notes: Vec<String>,
     description: String,
     limited: bool,
+    verified: bool,
     global: Option<&'a AtomicU64>,
 }
 
@@ -202,6 +203,7 @@ impl<'a> Extractor<'a> {
             notes: Vec::new(),
             description: String::new(),
             limited: false,
+            verified: false,
             global: None,
         }
     }
@@ -223,6 +225,21 @@ impl<'a> Extractor<'a> {
     /// Whether the data of `member` is wanted.
     pub fn wants(&self, member: &[u8]) -> bool {
         self.want.is_none_or(|w| w == member)
+    }
+
+    /// Says that the structure's own checksum or digest matched: its confidence becomes 100.
+    pub fn verified(&mut self) {
+        self.verified = true;
+    }
+
+    /// Whether [`Extractor::verified`] was called.
+    pub fn is_verified(&self) -> bool {
+        self.verified
+    }
+
+    /// Whether only one member is wanted (locator resolution), not all of them.
+    pub fn wants_one(&self) -> bool {
+        self.want.is_some()
     }
 
     /// Whether only one member is wanted and it has been found (formats may stop early).

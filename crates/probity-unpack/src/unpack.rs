@@ -217,6 +217,7 @@ impl Unpacker {
                 .saturating_sub(used.load(Ordering::Relaxed));
             let mut x = Extractor::new(limits, spool, input_len, allowance).with_global(used);
             let result = catch_unwind(AssertUnwindSafe(|| format.extract(slice, &mut x)));
+            let verified = x.is_verified();
             let (mut children, mut notes, description, mut limited) = x.into_parts();
             let name = format.name();
             // An extraction that stopped (a budget, damaged data) after producing members keeps
@@ -271,6 +272,7 @@ impl Unpacker {
                         } else {
                             description
                         },
+                        confidence: if verified { 100 } else { probe.confidence },
                         ..probe
                     };
                     out.found.push(Found {
@@ -369,6 +371,7 @@ impl Unpacker {
                 description: f.probe.description.clone(),
             })
             .collect();
+        let whole = coverage.as_ref().map(|c| c.0);
         if let Some((size, explained_bytes, unexplained)) = coverage {
             if structures.is_empty() {
                 // Only the input itself gets here with nothing found: say so plainly.
@@ -406,6 +409,13 @@ impl Unpacker {
         for f in outcome.found {
             let name = self.formats.get(f.format).map(|x| x.name()).unwrap_or_default();
             for child in f.children {
+                // A member that is exactly this content (a picture that is the whole file) adds
+                // nothing but a duplicate.
+                if f.start == 0
+                    && matches!(child.data, ChildData::Region { offset: 0, length } if Some(length) == whole)
+                {
+                    continue;
+                }
                 if tree.artifacts().len() as u64 >= limits.max_artifacts {
                     if !*artifact_limit_hit {
                         *artifact_limit_hit = true;

@@ -235,3 +235,26 @@ fn two_hundred_levels_of_nesting_end_at_the_depth_limit() {
     );
     assert_eq!(p[0]["artifact"], 16);
 }
+
+#[test]
+fn a_zip_that_contains_itself_is_unpacked_once() {
+    // tests/fixtures/zipquine.py: a zip whose one member inflates to the zip itself, byte for byte.
+    let quine = fixtures().join("hostile/quine.zip");
+    let bytes = fs::read(&quine).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = unpack(&quine, &dir.path().join("out"));
+    let arts = m["artifacts"].as_array().unwrap();
+    // The input and its member, which has the input's digest and so is not unpacked again.
+    assert_eq!(arts.len(), 2);
+    assert_eq!(arts[1]["hop"]["member"], "/zip-quine-all-the-way-down.zip");
+    assert_eq!(arts[1]["size"], bytes.len() as u64);
+    assert_eq!(arts[1]["sha256"], arts[0]["sha256"]);
+    assert_eq!(arts[1]["content"]["status"], "duplicate");
+    assert_eq!(arts[1]["content"]["of"], 0);
+    assert_eq!(m["problems"].as_array().unwrap().len(), 0, "{:?}", m["problems"]);
+    // The member is written once, and is the input.
+    let member = dir
+        .path()
+        .join("out/quine.zip.extracted/0-zip/zip-quine-all-the-way-down.zip");
+    assert_eq!(fs::read(member).unwrap(), bytes);
+}

@@ -20,6 +20,7 @@ pub mod lzma;
 pub mod lzop;
 pub mod media;
 pub mod paths;
+pub mod picture;
 pub mod romfs;
 pub mod sevenz;
 pub mod sparse;
@@ -63,6 +64,7 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &kernel::LinuxKernel,
         &hexfile::IntelHex,
         &hexfile::Srec,
+        &picture::Picture,
         &media::Media,
         &gzip::Gzip,
         &xz::Xz,

@@ -139,6 +139,9 @@ impl Format for Squashfs {
             meta_cache: HashMap::new(),
             ids: Vec::new(),
             frags: Vec::new(),
+            queue: Vec::new(),
+            queued: 0,
+            ready: None,
         };
         fs.ids = fs
             .read_table(s.id_table, u64::from(s.id_count), 4)
@@ -159,6 +162,7 @@ impl Format for Squashfs {
             .map_err(|e| FormatError::invalid(format!("root inode: {e}")))?;
         let mut visited = HashSet::new();
         fs.walk(&root, b"", 0, &mut visited, out)?;
+        fs.drain(out)?;
         Ok(s.bytes_used.min(data.len() as u64))
     }
 }
@@ -220,7 +224,40 @@ struct Fs<'d> {
     meta_cache: HashMap<u64, (Vec<u8>, u64)>,
     ids: Vec<u8>,
     frags: Vec<u8>,
+    /// Members walked but not yet handed to the extractor, in walk order; files among them are
+    /// decompressed in parallel when the batch is flushed.
+    queue: Vec<Pending>,
+    /// Bytes of the files in `queue` that will be decompressed in parallel.
+    queued: u64,
+    /// The previous batch, decoded, waiting to be handed over while the next one decodes.
+    ready: Option<Batch>,
 }
+
+/// Queued members with the decoded contents of the small files among them.
+struct Batch {
+    items: Vec<Pending>,
+    data: Vec<Option<Decoded>>,
+}
+
+/// A small file decoded whole: its bytes, the input bytes that produced them (for the expansion
+/// ratio), and why it stopped short, if it did.
+struct Decoded {
+    data: Vec<u8>,
+    consumed: u64,
+    failure: Option<String>,
+}
+
+/// A member waiting in [`Fs::queue`].
+enum Pending {
+    Entry(Entry),
+    File(Inode, Entry),
+}
+
+/// Files up to this size are decompressed in parallel, whole in memory; larger ones are streamed.
+const PREFETCH_MAX: u64 = 8 << 20;
+/// A batch of queued files is flushed once it holds this many bytes (or `BATCH_FILES` files).
+const BATCH_BYTES: u64 = 32 << 20;
+const BATCH_FILES: usize = 512;
 
 impl Fs<'_> {
     /// Reads the metadata block at image offset `at`: its bytes and the offset of the next block.
@@ -489,35 +526,32 @@ impl Fs<'_> {
                 ..Entry::default()
             }
             .with_owner(inode.mode, inode.uid, inode.gid);
-            match &inode.body {
+            let pending = match &inode.body {
                 Body::Dir { .. } => {
-                    out.entry(entry);
+                    self.enqueue(Pending::Entry(entry), out)?;
                     self.walk(&inode, &child_path, depth + 1, visited, out)?;
+                    continue;
                 }
-                Body::File { .. } => {
-                    if out.wants(&child_path) {
-                        self.file(&inode, entry, out)?;
-                    } else {
-                        out.entry(Entry {
-                            kind: Some(ArtifactKind::File),
-                            ..entry
-                        });
-                    }
-                }
-                Body::Link(target) => out.entry(Entry {
+                Body::File { .. } if out.wants(&child_path) => Pending::File(inode.clone(), entry),
+                Body::File { .. } => Pending::Entry(Entry {
+                    kind: Some(ArtifactKind::File),
+                    ..entry
+                }),
+                Body::Link(target) => Pending::Entry(Entry {
                     link_target: Some(target.clone()),
                     ..entry
                 }),
                 Body::Device(dev) => {
                     let major = (dev >> 8) & 0xfff;
                     let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-                    out.entry(Entry {
+                    Pending::Entry(Entry {
                         device: Some((major, minor)),
                         ..entry
-                    });
+                    })
                 }
-                Body::Other => out.entry(entry),
-            }
+                Body::Other => Pending::Entry(entry),
+            };
+            self.enqueue(pending, out)?;
         }
         Ok(())
     }
@@ -554,7 +588,177 @@ impl Fs<'_> {
         Ok(out)
     }
 
-    fn file(&mut self, inode: &Inode, entry: Entry, out: &mut Extractor<'_>) -> Result<(), FormatError> {
+    /// Queues a member; flushes the batch when it is full (and hands everything over at once
+    /// when one member is wanted, so that the walk can stop as soon as it is found).
+    fn enqueue(&mut self, p: Pending, out: &mut Extractor<'_>) -> Result<(), FormatError> {
+        if let Pending::File(inode, _) = &p
+            && let Body::File { size, .. } = inode.body
+            && size <= PREFETCH_MAX
+        {
+            self.queued += size;
+        }
+        let file = matches!(p, Pending::File(..));
+        self.queue.push(p);
+        if file && out.wants_one() {
+            self.drain(out)?;
+        } else if self.queued >= BATCH_BYTES || self.queue.len() >= BATCH_FILES {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the queued batch in parallel while the previous one is handed to the extractor.
+    fn flush(&mut self, out: &mut Extractor<'_>) -> Result<(), FormatError> {
+        let queue = std::mem::take(&mut self.queue);
+        self.queued = 0;
+        let ready = self.ready.take();
+        let me = &*self;
+        let (decoded, emitted) = rayon::join(
+            || me.decode_batch(queue),
+            || ready.map_or(Ok(()), |b| me.emit(b, out)),
+        );
+        emitted?;
+        self.ready = Some(decoded);
+        Ok(())
+    }
+
+    /// Hands over everything queued.
+    fn drain(&mut self, out: &mut Extractor<'_>) -> Result<(), FormatError> {
+        self.flush(out)?;
+        match self.ready.take() {
+            Some(b) => self.emit(b, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Decodes the small files of a batch in parallel (their fragment blocks first, each once).
+    fn decode_batch(&self, items: Vec<Pending>) -> Batch {
+        use rayon::prelude::*;
+        let small = |p: &Pending| match p {
+            Pending::File(i, _) => match &i.body {
+                Body::File { size, frag, .. } if *size <= PREFETCH_MAX => Some(*frag),
+                _ => None,
+            },
+            Pending::Entry(_) => None,
+        };
+        let mut wanted: Vec<u32> = items
+            .iter()
+            .filter_map(small)
+            .filter(|&f| f != NO_FRAGMENT)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let frags: HashMap<u32, Result<Vec<u8>, String>> = wanted
+            .into_par_iter()
+            .map(|f| (f, self.read_fragment(f)))
+            .collect();
+        let data = items
+            .par_iter()
+            .map(|p| match p {
+                Pending::File(i, _) if small(p).is_some() => Some(self.decode_small(i, &frags)),
+                _ => None,
+            })
+            .collect();
+        Batch { items, data }
+    }
+
+    /// Hands a decoded batch to the extractor, in walk order.
+    fn emit(&self, batch: Batch, out: &mut Extractor<'_>) -> Result<(), FormatError> {
+        for (p, d) in batch.items.into_iter().zip(batch.data) {
+            out.check_time()?;
+            match (p, d) {
+                (Pending::Entry(e), _) => out.entry(e),
+                (Pending::File(inode, entry), Some(d)) => {
+                    let mut sink = out.sink(entry);
+                    if let Err(e) = sink.write(out, &d.data, d.consumed) {
+                        sink.finish(out, true);
+                        out.settle(Err(e))?;
+                        continue;
+                    }
+                    let size = match inode.body {
+                        Body::File { size, .. } => size,
+                        _ => 0,
+                    };
+                    let truncated = d.failure.is_some() || (d.data.len() as u64) < size;
+                    if let Some(f) = d.failure {
+                        out.note(format!(
+                            "file data unreadable ({f}); kept {} of {size} bytes",
+                            d.data.len()
+                        ));
+                    }
+                    sink.finish(out, truncated);
+                }
+                (Pending::File(inode, entry), None) => self.file(&inode, entry, out)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes one data block of a file: `b` is its size word, `pos` its image offset, `want`
+    /// the bytes it holds.
+    fn block(&self, b: u32, pos: u64, want: usize) -> Result<Vec<u8>, String> {
+        let on_disk = (b & 0x00ff_ffff) as usize;
+        if on_disk == 0 {
+            return Ok(vec![0u8; want]);
+        }
+        let raw = usize::try_from(pos)
+            .ok()
+            .and_then(|p| self.image.get(p..p + on_disk))
+            .ok_or("data block outside the image")?;
+        if b & 0x0100_0000 != 0 {
+            Ok(raw.to_vec())
+        } else {
+            decompress(self.codec, raw, self.s.block_size as usize)
+        }
+    }
+
+    /// Decodes a small file whole: its blocks, then its tail from the pre-decoded fragments.
+    fn decode_small(&self, inode: &Inode, frags: &HashMap<u32, Result<Vec<u8>, String>>) -> Decoded {
+        let mut d = Decoded {
+            data: Vec::new(),
+            consumed: 1,
+            failure: None,
+        };
+        let Body::File {
+            start,
+            size,
+            frag,
+            frag_offset,
+            blocks,
+        } = &inode.body
+        else {
+            return d;
+        };
+        let bs = self.s.block_size as u64;
+        let mut pos = *start;
+        for &b in blocks {
+            let want = (*size - d.data.len() as u64).min(bs) as usize;
+            match self.block(b, pos, want) {
+                Ok(piece) => d.data.extend_from_slice(&piece[..piece.len().min(want)]),
+                Err(e) => {
+                    d.failure = Some(e);
+                    return d;
+                }
+            }
+            pos += u64::from(b & 0x00ff_ffff);
+            d.consumed = pos - *start + 1;
+        }
+        if *frag != NO_FRAGMENT && (d.data.len() as u64) < *size {
+            d.consumed = self.image.len() as u64;
+            let want = (*size - d.data.len() as u64) as usize;
+            match frags.get(frag) {
+                Some(Ok(block)) => match block.get(*frag_offset as usize..*frag_offset as usize + want) {
+                    Some(tail) => d.data.extend_from_slice(tail),
+                    None => d.failure = Some("file tail outside its fragment".into()),
+                },
+                Some(Err(e)) => d.failure = Some(format!("fragment {frag}: {e}")),
+                None => d.failure = Some(format!("fragment {frag}: not read")),
+            }
+        }
+        d
+    }
+
+    fn file(&self, inode: &Inode, entry: Entry, out: &mut Extractor<'_>) -> Result<(), FormatError> {
         let Body::File {
             start,
             size,
@@ -575,31 +779,15 @@ impl Fs<'_> {
                 sink.finish(out, true);
                 return out.settle(Err(e));
             }
-            let on_disk = (b & 0x00ff_ffff) as usize;
             let want = (*size - written).min(bs as u64) as usize;
-            let piece = if on_disk == 0 {
-                vec![0u8; want]
-            } else {
-                let Some(raw) = usize::try_from(pos)
-                    .ok()
-                    .and_then(|p| self.image.get(p..p + on_disk))
-                else {
-                    failure = Some("data block outside the image".to_string());
+            let piece = match self.block(b, pos, want) {
+                Ok(v) => v,
+                Err(e) => {
+                    failure = Some(e);
                     break;
-                };
-                pos += on_disk as u64;
-                if b & 0x0100_0000 != 0 {
-                    raw.to_vec()
-                } else {
-                    match decompress(self.codec, raw, bs) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
-                    }
                 }
             };
+            pos += u64::from(b & 0x00ff_ffff);
             let piece = &piece[..piece.len().min(want)];
             written += piece.len() as u64;
             if let Err(e) = sink.write(out, piece, pos - *start + 1) {
@@ -608,7 +796,7 @@ impl Fs<'_> {
             }
         }
         if failure.is_none() && *frag != NO_FRAGMENT && written < *size {
-            match self.fragment(*frag) {
+            match self.read_fragment(*frag) {
                 Ok(block) => {
                     let want = (*size - written) as usize;
                     match block.get(*frag_offset as usize..*frag_offset as usize + want) {
@@ -635,7 +823,7 @@ impl Fs<'_> {
         Ok(())
     }
 
-    fn fragment(&mut self, index: u32) -> Result<Vec<u8>, String> {
+    fn read_fragment(&self, index: u32) -> Result<Vec<u8>, String> {
         let e = self.s.e;
         let base = index as usize * 16;
         let start = e.u64(&self.frags, base).ok_or("no such fragment")?;

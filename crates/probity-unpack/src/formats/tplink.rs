@@ -114,31 +114,24 @@ impl Format for TpLink {
     }
 
     fn probe(&self, data: &[u8]) -> Option<Probe> {
+        // The header alone decides: the MD5 covers the whole image, so it is checked once, when the
+        // image is extracted (and the description then says whether it matched).
         let h = parse(data)?;
-        let check = checksum(data, &h);
         Some(Probe {
             length: Some(extent(&h)),
-            confidence: if check.is_ok() { 100 } else { 70 },
-            description: format!(
-                "TP-Link firmware header v{}, `{}`, hardware id {:#010x}, {}",
-                h.version,
-                probity_model::text::escape(h.fw_version.as_bytes()),
-                h.hw_id,
-                match &check {
-                    Ok(salt) => format!("MD5 verified ({salt} salt)"),
-                    Err(e) => format!("checksum {e}"),
-                }
-            ),
+            confidence: 80,
+            description: describe(&h, None),
         })
     }
 
     fn extract(&self, data: &[u8], out: &mut Extractor<'_>) -> Result<u64, FormatError> {
         let h = parse(data).ok_or_else(|| FormatError::invalid("bad TP-Link header"))?;
-        if let Some(p) = self.probe(data) {
-            out.describe(p.description);
-        }
-        if let Err(e) = checksum(data, &h) {
-            out.note(format!("checksum {e}"));
+        // The MD5 covers the whole image: computed once here.
+        let check = checksum(data, &h);
+        out.describe(describe(&h, Some(&check)));
+        match check {
+            Ok(_) => out.verified(),
+            Err(e) => out.note(format!("checksum {e}")),
         }
         let parts: Vec<(&str, (u32, u32))> = if boot_image(&h) {
             vec![("/bootloader", bootloader(&h))]
@@ -164,6 +157,20 @@ impl Format for TpLink {
         }
         Ok(extent(&h).min(data.len() as u64))
     }
+}
+
+fn describe(h: &Header, check: Option<&Result<&'static str, String>>) -> String {
+    let check = match check {
+        None => String::new(),
+        Some(Ok(salt)) => format!(", MD5 verified ({salt} salt)"),
+        Some(Err(e)) => format!(", checksum {e}"),
+    };
+    format!(
+        "TP-Link firmware header v{}, `{}`, hardware id {:#010x}{check}",
+        h.version,
+        probity_model::text::escape(h.fw_version.as_bytes()),
+        h.hw_id,
+    )
 }
 
 /// In images made for flashing from the boot loader, the boot loader follows the header.
