@@ -12,6 +12,11 @@
 # Both hand squashfs to `sasquatch`, which Debian does not package; they get a shim that runs
 # `unsquashfs` (squashfs-tools 4.5) with sasquatch's extra flags removed.
 #
+# Outputs go to OUTDIR (default /dev/shm/probity-bench, a tmpfs, when /dev/shm exists): on ext4,
+# creating thousands of files right after deleting the previous run's thousands makes the kernel
+# search for inodes not recently freed, which adds seconds of noise that has nothing to do with
+# the tools (see docs/benchmarks.md).
+#
 # usage: benches/unpack/run.sh [WORKDIR]   (default: benches/work; needs ~2 GB of disk)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +25,11 @@ work=${1:-"$top/benches/work"}
 runs=${RUNS:-5}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
+if [ -z "${OUTDIR:-}" ]; then
+    if [ -d /dev/shm ]; then OUTDIR=/dev/shm/probity-bench; else OUTDIR="$work/out"; fi
+fi
+mkdir -p "$OUTDIR"
+trap 'rm -rf "$OUTDIR"' EXIT
 cd "$top"
 cargo build --release --quiet
 probity="$top/target/release/probity"
@@ -96,7 +106,7 @@ once() {
     case $tool in
         probity) cmd=("$probity" unpack "$input" -o "$out" -q) ;;
         binwalk) cmd=(binwalk -Me -C "$out" "$input") ;;
-        unblob) cmd=(unblob -e "$out" "$input") ;;
+        unblob) cmd=(unblob --log "$work/unblob-log.txt" -e "$out" "$input") ;;
     esac
     /usr/bin/time -f '%e %M' -o "$work/time" "${cmd[@]}" >"$work/$tool.log" 2>&1 || true
     cat "$work/time"
@@ -110,7 +120,7 @@ for input in "${inputs[@]}"; do
     echo "$(basename "$input"): $(stat -c %s "$input") bytes"
     printf '%-10s %8s %12s %8s %8s\n' tool "wall s" "max RSS MiB" files links
     for tool in "${tools[@]}"; do
-        out="$work/out-$tool"
+        out="$OUTDIR/$tool"
         for i in $(seq "$runs"); do once "$tool" "$input" "$out"; done | sort -n \
             | awk -v n="$runs" 'NR == int((n + 1) / 2) {print}' > "$work/median"
         read -r wall rss < "$work/median"

@@ -25,8 +25,10 @@ use crate::limits::Limits;
 /// Member data larger than this goes to a spool file instead of memory.
 pub const SPILL_THRESHOLD: usize = 4 << 20;
 
-/// In-memory member data across a whole run is capped at this; beyond it everything spills.
-pub const MEMORY_CAP: u64 = 512 << 20;
+/// In-memory member data across a whole run is capped at this; beyond it everything spills. With
+/// the decoders' working memory this keeps the peak resident size under the input's size plus
+/// 256 MiB (docs/benchmarks.md).
+pub const MEMORY_CAP: u64 = 160 << 20;
 
 /// Where large member data is written while a scan runs.
 #[derive(Debug)]

@@ -16,6 +16,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use probity_model::{ArtifactId, ArtifactKind, Sha256, locator::DIR_FORMAT};
+use rayon::prelude::*;
 
 use crate::progress::Progress;
 use crate::tree::Tree;
@@ -83,6 +84,7 @@ pub fn write_tree(tree: &Tree, dir: &Path, progress: &dyn Progress) -> io::Resul
     let mut used: HashSet<PathBuf> = HashSet::new();
     let mut problems = Vec::new();
     let mut links = Vec::new();
+    let mut files = Vec::new();
     let root_name = escape_component(tree.input().name.as_bytes());
     let total: u64 = tree
         .artifacts()
@@ -124,16 +126,11 @@ pub fn write_tree(tree: &Tree, dir: &Path, progress: &dyn Progress) -> io::Resul
         let target = dir.join(&rel);
         let result = match a.kind {
             ArtifactKind::Directory => fs::create_dir_all(&target),
-            ArtifactKind::File => match tree.open(a.id) {
-                Ok(content) => {
-                    progress.advance(a.size);
-                    write_file(&target, &content, a.mode)
-                }
-                Err(e) => {
-                    problems.push(format!("{}: not written: {e}", rel.display()));
-                    continue;
-                }
-            },
+            ArtifactKind::File => {
+                // Written below, in parallel; placed now so that its members go beside it.
+                files.push((a.id, rel.clone(), a.mode, a.size));
+                Ok(())
+            }
             ArtifactKind::Symlink => {
                 if let Some(t) = &a.link_target {
                     links.push((
@@ -153,6 +150,25 @@ pub fn write_tree(tree: &Tree, dir: &Path, progress: &dyn Progress) -> io::Resul
             }
             Err(e) => problems.push(format!("{}: not written: {e}", rel.display())),
         }
+    }
+    let failed: Vec<(ArtifactId, String)> = files
+        .par_iter()
+        .filter_map(|(id, rel, mode, size)| {
+            let written = tree
+                .open(*id)
+                .map_err(|e| e.to_string())
+                .and_then(|content| write_file(&dir.join(rel), &content, *mode).map_err(|e| e.to_string()));
+            progress.advance(*size);
+            written
+                .err()
+                .map(|e| (*id, format!("{}: not written: {e}", rel.display())))
+        })
+        .collect();
+    for (id, problem) in failed {
+        if let Some(rel) = placed.remove(&id) {
+            used.remove(&rel);
+        }
+        problems.push(problem);
     }
     for (rel, root, target) in links {
         match link_target(&rel, &root, &target) {

@@ -73,15 +73,41 @@ impl Scanner {
     }
 
     /// Every candidate in `data`, sorted by start; at most `max` of them (the second value says
-    /// whether the list was cut).
+    /// whether the list was cut). Large contents are scanned in parallel, in chunks that overlap by
+    /// the longest magic so that none is missed at a seam.
     pub fn candidates(&self, data: &[u8], max: usize) -> (Vec<Candidate>, bool) {
+        use rayon::prelude::*;
+        let chunks = data.len().div_ceil(SCAN_CHUNK).max(1);
+        let mut out: Vec<Candidate> = if chunks == 1 {
+            self.scan(data, 0, data.len(), max)
+        } else {
+            (0..chunks)
+                .into_par_iter()
+                .map(|i| self.scan(data, i * SCAN_CHUNK, ((i + 1) * SCAN_CHUNK).min(data.len()), max))
+                .flatten_iter()
+                .collect()
+        };
+        out.sort_unstable();
+        out.dedup();
+        let cut = out.len() > max;
+        out.truncate(max);
+        (out, cut)
+    }
+
+    /// The candidates whose magic starts in `data[from..to]`, up to `max` and one more.
+    fn scan(&self, data: &[u8], from: usize, to: usize, max: usize) -> Vec<Candidate> {
+        let longest = self.magics.iter().map(Vec::len).max().unwrap_or(1);
+        let hi = to.saturating_add(longest - 1).min(data.len());
         let mut out = Vec::new();
-        let mut at = 0;
-        while at < data.len() {
-            let Some(m) = self.matcher.find(Input::new(data).range(at..)) else {
+        let mut at = from;
+        while at < to {
+            let Some(m) = self.matcher.find(Input::new(data).range(at..hi)) else {
                 break;
             };
             let s = m.start();
+            if s >= to {
+                break;
+            }
             for &q in self
                 .related
                 .get(m.pattern().as_usize())
@@ -102,16 +128,46 @@ impl Scanner {
                     out.push(Candidate { start, format });
                 }
             }
-            if out.len() >= max {
-                out.sort_unstable();
-                out.dedup();
-                out.truncate(max);
-                return (out, true);
+            if out.len() > max {
+                break;
             }
             at = s + 1;
         }
-        out.sort_unstable();
-        out.dedup();
-        (out, false)
+        out
+    }
+}
+
+/// Contents larger than this are scanned in parallel chunks of this size.
+const SCAN_CHUNK: usize = 8 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::{Candidate, SCAN_CHUNK, Scanner};
+
+    #[test]
+    fn magics_across_chunk_seams_are_found_once() {
+        let formats = crate::formats::registry();
+        let scanner = Scanner::new(formats).unwrap();
+        let squashfs = formats.iter().position(|f| f.name() == "squashfs").unwrap();
+        let mut data = vec![0x55u8; 2 * SCAN_CHUNK + 100];
+        // One magic straddling the first seam, one ending right at the second, one at the end.
+        let at = [SCAN_CHUNK - 2, 2 * SCAN_CHUNK - 4, data.len() - 4];
+        for &a in &at {
+            data[a..a + 4].copy_from_slice(b"hsqs");
+        }
+        let (found, cut) = scanner.candidates(&data, 1000);
+        assert!(!cut);
+        let expected: Vec<Candidate> = at
+            .iter()
+            .map(|&start| Candidate {
+                start,
+                format: squashfs,
+            })
+            .collect();
+        assert_eq!(found, expected);
+        // The cap applies to the merged list.
+        let (first, cut) = scanner.candidates(&data, 2);
+        assert!(cut);
+        assert_eq!(first, expected[..2]);
     }
 }

@@ -106,7 +106,9 @@ impl Format for Lzma {
             return None;
         }
         let known = size != u64::MAX;
-        if known && (size == 0 || size > 1 << 34) {
+        // A stream of a few bytes is a chance match (a header-like run of bytes in code or data),
+        // not something anyone compresses.
+        if known && !(16..=1 << 34).contains(&size) {
             return None;
         }
         // The range coder's first byte is always zero.

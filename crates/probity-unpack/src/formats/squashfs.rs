@@ -631,32 +631,77 @@ impl Fs<'_> {
         }
     }
 
-    /// Decodes the small files of a batch in parallel (their fragment blocks first, each once).
+    /// Decodes the small files of a batch in parallel, block by block (so that one large file does
+    /// not hold up the batch), with every fragment block the batch needs decoded once.
     fn decode_batch(&self, items: Vec<Pending>) -> Batch {
         use rayon::prelude::*;
-        let small = |p: &Pending| match p {
-            Pending::File(i, _) => match &i.body {
-                Body::File { size, frag, .. } if *size <= PREFETCH_MAX => Some(*frag),
-                _ => None,
-            },
-            Pending::Entry(_) => None,
-        };
-        let mut wanted: Vec<u32> = items
-            .iter()
-            .filter_map(small)
-            .filter(|&f| f != NO_FRAGMENT)
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let frags: HashMap<u32, Result<Vec<u8>, String>> = wanted
-            .into_par_iter()
-            .map(|f| (f, self.read_fragment(f)))
+        enum Task {
+            Frag(u32),
+            Block { b: u32, pos: u64, want: usize },
+        }
+        let bs = u64::from(self.s.block_size);
+        let mut tasks = Vec::new();
+        let mut frag_task: HashMap<u32, usize> = HashMap::new();
+        // Per item: the range of its block tasks and its fragment task, for the small files.
+        let mut plan: Vec<Option<(std::ops::Range<usize>, Option<usize>)>> = Vec::with_capacity(items.len());
+        for p in &items {
+            let Pending::File(inode, _) = p else {
+                plan.push(None);
+                continue;
+            };
+            let Body::File {
+                start,
+                size,
+                frag,
+                blocks,
+                ..
+            } = &inode.body
+            else {
+                plan.push(None);
+                continue;
+            };
+            if *size > PREFETCH_MAX {
+                plan.push(None);
+                continue;
+            }
+            let first = tasks.len();
+            let (mut pos, mut left) = (*start, *size);
+            for &b in blocks {
+                let want = left.min(bs);
+                tasks.push(Task::Block {
+                    b,
+                    pos,
+                    want: want as usize,
+                });
+                pos = pos.saturating_add(u64::from(b & 0x00ff_ffff));
+                left -= want;
+            }
+            let frag = (*frag != NO_FRAGMENT && left > 0).then(|| {
+                *frag_task.entry(*frag).or_insert_with(|| {
+                    tasks.push(Task::Frag(*frag));
+                    tasks.len() - 1
+                })
+            });
+            plan.push(Some((first..first + blocks.len(), frag)));
+        }
+        let done: Vec<Result<Vec<u8>, String>> = tasks
+            .par_iter()
+            .map(|t| match *t {
+                Task::Frag(f) => self.read_fragment(f).map_err(|e| format!("fragment {f}: {e}")),
+                Task::Block { b, pos, want } => self.block(b, pos, want).map(|mut v| {
+                    v.truncate(want);
+                    v
+                }),
+            })
             .collect();
         let data = items
-            .par_iter()
-            .map(|p| match p {
-                Pending::File(i, _) if small(p).is_some() => Some(self.decode_small(i, &frags)),
-                _ => None,
+            .iter()
+            .zip(plan)
+            .map(|(p, plan)| {
+                let (Pending::File(inode, _), Some((blocks, frag))) = (p, plan) else {
+                    return None;
+                };
+                Some(self.assemble(inode, &done[blocks], frag.map(|i| &done[i])))
             })
             .collect();
         Batch { items, data }
@@ -712,8 +757,13 @@ impl Fs<'_> {
         }
     }
 
-    /// Decodes a small file whole: its blocks, then its tail from the pre-decoded fragments.
-    fn decode_small(&self, inode: &Inode, frags: &HashMap<u32, Result<Vec<u8>, String>>) -> Decoded {
+    /// Puts a small file together from its decoded blocks and fragment block.
+    fn assemble(
+        &self,
+        inode: &Inode,
+        blocks: &[Result<Vec<u8>, String>],
+        frag: Option<&Result<Vec<u8>, String>>,
+    ) -> Decoded {
         let mut d = Decoded {
             data: Vec::new(),
             consumed: 1,
@@ -722,37 +772,35 @@ impl Fs<'_> {
         let Body::File {
             start,
             size,
-            frag,
             frag_offset,
-            blocks,
+            blocks: sizes,
+            ..
         } = &inode.body
         else {
             return d;
         };
-        let bs = self.s.block_size as u64;
+        d.data.reserve(*size as usize);
         let mut pos = *start;
-        for &b in blocks {
-            let want = (*size - d.data.len() as u64).min(bs) as usize;
-            match self.block(b, pos, want) {
-                Ok(piece) => d.data.extend_from_slice(&piece[..piece.len().min(want)]),
+        for (block, &b) in blocks.iter().zip(sizes) {
+            match block {
+                Ok(piece) => d.data.extend_from_slice(piece),
                 Err(e) => {
-                    d.failure = Some(e);
+                    d.failure = Some(e.clone());
                     return d;
                 }
             }
-            pos += u64::from(b & 0x00ff_ffff);
+            pos = pos.saturating_add(u64::from(b & 0x00ff_ffff));
             d.consumed = pos - *start + 1;
         }
-        if *frag != NO_FRAGMENT && (d.data.len() as u64) < *size {
+        if let Some(frag) = frag {
             d.consumed = self.image.len() as u64;
-            let want = (*size - d.data.len() as u64) as usize;
-            match frags.get(frag) {
-                Some(Ok(block)) => match block.get(*frag_offset as usize..*frag_offset as usize + want) {
+            let want = (*size).saturating_sub(d.data.len() as u64) as usize;
+            match frag {
+                Ok(block) => match block.get(*frag_offset as usize..*frag_offset as usize + want) {
                     Some(tail) => d.data.extend_from_slice(tail),
                     None => d.failure = Some("file tail outside its fragment".into()),
                 },
-                Some(Err(e)) => d.failure = Some(format!("fragment {frag}: {e}")),
-                None => d.failure = Some(format!("fragment {frag}: not read")),
+                Err(e) => d.failure = Some(e.clone()),
             }
         }
         d
