@@ -5,6 +5,7 @@ use crate::format::Format;
 pub mod ar;
 pub mod bzip2;
 pub mod codec;
+pub mod compress;
 pub mod cpio;
 pub mod cramfs;
 pub mod dtb;
@@ -16,8 +17,10 @@ pub mod iso9660;
 pub mod jffs2;
 pub mod kernel;
 pub mod lz4;
+pub mod lzip;
 pub mod lzma;
 pub mod lzop;
+pub mod mbr;
 pub mod media;
 pub mod paths;
 pub mod picture;
@@ -56,6 +59,7 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &yaffs2::Yaffs2,
         &fat::Fat,
         &iso9660::Iso9660,
+        &mbr::Mbr,
         &sevenz::SevenZ,
         &dtb::Dtb,
         &ubi::Ubi,
@@ -68,6 +72,8 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &media::Media,
         &gzip::Gzip,
         &xz::Xz,
+        &lzip::Lzip,
+        &compress::Compress,
         &bzip2::Bzip2,
         &zstd::Zstd,
         &lz4::Lz4,
