@@ -134,6 +134,15 @@ mod regressions {
     }
 
     #[test]
+    fn ar_bsd_name_longer_than_the_data() {
+        // A BSD-style member (`#1/50`) whose name length runs past the end of the archive.
+        let mut d = b"!<arch>\n".to_vec();
+        d.extend_from_slice(b"#1/50           0           0     0     644     82        `\n");
+        d.extend_from_slice(b"short");
+        run_format("ar", &d);
+    }
+
+    #[test]
     fn jffs2_node_ending_off_the_padding() {
         // One directory entry of 41 bytes that ends the data: its 4-byte padding is missing.
         let crc = |b: &[u8]| {

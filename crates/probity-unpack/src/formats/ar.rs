@@ -53,7 +53,11 @@ impl Format for Ar {
             let raw_name = &h[..16];
             let name: Vec<u8> = if raw_name.starts_with(b"#1/") {
                 // BSD: the name is the first N bytes of the body.
-                let n = field(raw_name, 3, 16).unwrap_or(0) as usize;
+                // The name is part of the body: it can not be longer than the body, nor run past
+                // the data.
+                let n = (field(raw_name, 3, 16).unwrap_or(0) as usize)
+                    .min(size)
+                    .min(data.len().saturating_sub(body_at));
                 let name = bytes::slice(data, body_at, n).unwrap_or_default().to_vec();
                 body_at += n;
                 body_len = body_len.saturating_sub(n);
@@ -88,7 +92,7 @@ impl Format for Ar {
                 body_at as u64,
                 avail as u64,
             );
-            at = at + 60 + size.div_ceil(2) * 2;
+            at = at.saturating_add(60).saturating_add(size.div_ceil(2) * 2);
         }
         Ok(at.min(data.len()) as u64)
     }
