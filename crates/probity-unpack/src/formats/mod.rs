@@ -16,6 +16,7 @@ pub mod hexfile;
 pub mod iso9660;
 pub mod jffs2;
 pub mod kernel;
+pub mod known;
 pub mod lz4;
 pub mod lzip;
 pub mod lzma;
@@ -70,6 +71,24 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &hexfile::Srec,
         &picture::Picture,
         &media::Media,
+        &known::ARJ,
+        &known::CAB,
+        &known::LHA,
+        &known::LRZIP,
+        &known::ZOO,
+        &known::ZPAQ,
+        &known::STUFFIT,
+        &known::SHAR,
+        &known::QCOW,
+        &known::BTRFS,
+        &known::F2FS,
+        &known::JFS,
+        &known::MINIX,
+        &known::REISERFS,
+        &known::UDF,
+        &known::XFS,
+        &known::HFSPLUS,
+        &known::NTFS,
         &gzip::Gzip,
         &xz::Xz,
         &lzip::Lzip,
