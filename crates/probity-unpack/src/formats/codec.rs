@@ -54,7 +54,13 @@ pub fn decompress(codec: Codec, data: &[u8], max_out: usize) -> Result<Vec<u8>, 
             } else {
                 Some(size)
             };
-            lzma_raw(data.get(13..).unwrap_or_default(), props, dict, size, max_out)
+            // Vendors' squashfs 4 "lzma" is not always the .lzma format: another block shape
+            // (see `vendor_block`) is tried when the standard one fails.
+            lzma_raw(data.get(13..).unwrap_or_default(), props, dict, size, max_out).or_else(|e| {
+                vendor_block(data, max_out, max_out)
+                    .map(|(v, _)| v)
+                    .map_err(|_| e)
+            })
         }
         Codec::LzmaRaw { props, dict } => lzma_raw(data, props, dict, None, max_out),
         Codec::Xz => {
@@ -188,6 +194,95 @@ fn xz_single_block(data: &[u8], max_out: usize) -> Option<Result<Vec<u8>, String
     Some(Ok(out))
 }
 
+/// How a vendor compressed a file-system block, as recognised from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shape {
+    /// A zlib stream.
+    Zlib,
+    /// `.lzma` header: properties, dictionary, 8-byte size (sqlzma).
+    LzmaAlone,
+    /// Properties and dictionary only (Broadcom).
+    LzmaProps5,
+    /// DD-WRT: `pb lc lp fb`, then the stream.
+    LzmaDdwrt,
+    /// A bare stream with lc=3 lp=0 pb=2 (or lc=0 lp=2 pb=2, the 2005 wrapper).
+    LzmaRaw,
+}
+
+impl Shape {
+    /// How reports name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Zlib => "zlib",
+            Shape::LzmaAlone => "LZMA (sqlzma)",
+            Shape::LzmaProps5 => "LZMA (5-byte header)",
+            Shape::LzmaDdwrt => "LZMA (DD-WRT)",
+            Shape::LzmaRaw => "LZMA (raw)",
+        }
+    }
+}
+
+fn plausible_dict(d: u32) -> bool {
+    (4096..=1 << 30).contains(&d) && {
+        let tz = d.trailing_zeros();
+        d >> tz == 1 || d >> tz == 3
+    }
+}
+
+/// Decodes one compressed block of at most `max` bytes, of which the caller needs the first `need`;
+/// returns the bytes and the block's shape.
+///
+/// Vendor LZMA blocks often have neither an end marker nor a recorded size, and a decoder can not
+/// finish the last symbols of such a stream without reading past its end: the block is decoded
+/// with zero padding behind it and stops after `need` bytes, which the caller knows (a data block's
+/// size; the bytes a metadata or fragment read wants). A stream that has an end marker stops there.
+pub fn vendor_block(raw: &[u8], need: usize, max: usize) -> Result<(Vec<u8>, Shape), String> {
+    let (b0, b1) = (*raw.first().ok_or("empty block")?, *raw.get(1).unwrap_or(&0));
+    if b0 & 0x0f == 8 && b0 >> 4 <= 7 && (u16::from(b0) << 8 | u16::from(b1)) % 31 == 0 {
+        return decompress(Codec::Zlib, raw, max).map(|v| (v, Shape::Zlib));
+    }
+    let need = need.min(max);
+    let lzma = |body: &[u8], props: u8, dict: u32| {
+        let mut padded = Vec::with_capacity(body.len() + 32);
+        padded.extend_from_slice(body);
+        padded.extend_from_slice(&[0; 32]);
+        lzma_prefix(&padded, props, dict, need)
+    };
+    let dict = raw
+        .get(1..5)
+        .map(|d| u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+    if b0 < 225 && b0 != 0 && dict.is_some_and(plausible_dict) {
+        let dict = dict.unwrap_or(1 << 23);
+        // sqlzma keeps the 8-byte size of the .lzma format; Broadcom drops it.
+        let size = raw
+            .get(5..13)
+            .map(|d| u64::from_le_bytes(d.try_into().unwrap_or([0; 8])));
+        if size.is_some_and(|s| s == u64::MAX || (s > 0 && s <= 1 << 20))
+            && let Ok(v) = lzma(raw.get(13..).unwrap_or_default(), b0, dict)
+        {
+            return Ok((v, Shape::LzmaAlone));
+        }
+        return lzma(raw.get(5..).unwrap_or_default(), b0, dict).map(|v| (v, Shape::LzmaProps5));
+    }
+    if b0 == 0 {
+        // A bare stream: the range coder's first byte is zero.
+        return lzma(raw, 0x5d, 1 << 23)
+            .or_else(|_| lzma(raw, (2 * 5 + 2) * 9, 1 << 23))
+            .map(|v| (v, Shape::LzmaRaw));
+    }
+    if let [pb, lc, lp, _fb, 0, ..] = *raw
+        && pb <= 4
+        && lc <= 8
+        && lp <= 4
+    {
+        let props = (pb * 5 + lp) * 9 + lc;
+        return lzma(&raw[4..], props, 1 << 23).map(|v| (v, Shape::LzmaDdwrt));
+    }
+    Err(format!(
+        "unknown block compression (first bytes {b0:02x} {b1:02x})"
+    ))
+}
+
 fn read_bounded(mut r: impl Read, max_out: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     (&mut r)
@@ -197,6 +292,31 @@ fn read_bounded(mut r: impl Read, max_out: usize) -> Result<Vec<u8>, String> {
     if out.len() > max_out {
         return Err(format!("block decodes to more than {max_out} bytes"));
     }
+    Ok(out)
+}
+
+/// The first `need` bytes of a raw LZMA stream (fewer if it ends first), without checking
+/// anything past them: for blocks whose true length nothing records, decoded with padding behind
+/// them (see the legacy squashfs reader).
+pub fn lzma_prefix(data: &[u8], props: u8, dict: u32, need: usize) -> Result<Vec<u8>, String> {
+    let mut s = LzmaStream::new_with_props(u64::MAX, props, dict.clamp(4096, 1 << 26), None)
+        .map_err(|e| format!("bad LZMA properties: {e}"))?;
+    let mut out = vec![0u8; need];
+    let (mut pos, mut made) = (0usize, 0usize);
+    while made < need {
+        let r = s
+            .process(data.get(pos..).unwrap_or_default(), &mut out[made..], Action::Run)
+            .map_err(|e| format!("corrupt LZMA block: {e}"))?;
+        pos += r.bytes_consumed;
+        made += r.bytes_produced;
+        if r.status == Status::StreamEnd || (r.bytes_consumed == 0 && r.bytes_produced == 0) {
+            break;
+        }
+    }
+    if made == 0 {
+        return Err("LZMA block decodes to nothing".into());
+    }
+    out.truncate(made);
     Ok(out)
 }
 

@@ -3,6 +3,7 @@
 use crate::format::Format;
 
 pub mod ar;
+pub mod avm_fake;
 pub mod bzip2;
 pub mod codec;
 pub mod compress;
@@ -29,6 +30,7 @@ pub mod romfs;
 pub mod sevenz;
 pub mod sparse;
 pub mod squashfs;
+pub mod squashfs_legacy;
 pub mod tar;
 pub mod tplink;
 pub mod trx;
@@ -46,6 +48,7 @@ pub mod zstd;
 pub fn registry() -> &'static [&'static dyn Format] {
     static REGISTRY: &[&dyn Format] = &[
         &squashfs::Squashfs,
+        &avm_fake::AvmFakeSquashfs,
         &uimage::UImage,
         &trx::Trx,
         &tplink::TpLink,

@@ -14,12 +14,22 @@ use crate::extract::{Entry, Extractor};
 use crate::format::bytes::Endian;
 use crate::format::{Format, FormatError, Magic, Probe};
 use crate::formats::codec::{Codec, decompress};
+use crate::formats::squashfs_legacy;
 
 /// The squashfs 4.0 format.
 #[derive(Debug)]
 pub struct Squashfs;
 
-const MAGICS: &[Magic] = &[Magic::start(b"hsqs"), Magic::start(b"sqsh")];
+const MAGICS: &[Magic] = &[
+    Magic::start(b"hsqs"),
+    Magic::start(b"sqsh"),
+    Magic::start(b"shsq"),
+    Magic::start(b"qshs"),
+    Magic::start(b"hsqt"),
+    Magic::start(b"tqsh"),
+    Magic::start(b"zlqs"),
+    Magic::start(b"sqlz"),
+];
 
 const METADATA_SIZE: usize = 8192;
 const NO_FRAGMENT: u32 = 0xffff_ffff;
@@ -29,6 +39,8 @@ const FLAG_COMPRESSOR_OPTIONS: u16 = 0x0400;
 #[derive(Debug, Clone)]
 pub(crate) struct Super {
     e: Endian,
+    /// The byte order of metadata block length words (little endian in AVM's big-endian images).
+    meta_e: Endian,
     inodes: u32,
     block_size: u32,
     frag_count: u32,
@@ -44,13 +56,18 @@ pub(crate) struct Super {
 }
 
 fn parse_super(data: &[u8]) -> Option<Super> {
-    let e = match data.get(..4)? {
-        b"hsqs" => Endian::Little,
-        b"sqsh" => Endian::Big,
-        _ => return None,
-    };
-    let s = Super {
+    // Vendors change the magic but not the version: the byte order is the one in which the
+    // major version reads 4.
+    let magic = data.get(..4)?;
+    if !squashfs_legacy::MAGICS.iter().any(|m| m.as_slice() == magic) {
+        return None;
+    }
+    let e = [Endian::Little, Endian::Big]
+        .into_iter()
+        .find(|e| e.u16(data, 28) == Some(4))?;
+    let mut s = Super {
         e,
+        meta_e: e,
         inodes: e.u32(data, 4)?,
         block_size: e.u32(data, 12)?,
         frag_count: e.u32(data, 16)?,
@@ -78,7 +95,36 @@ fn parse_super(data: &[u8]) -> Option<Super> {
     {
         return None;
     }
+    if e == Endian::Big && !chain_ends_at(data, s.inode_table, s.dir_table, Endian::Big) {
+        // AVM's big-endian squashfs keeps the metadata block length words little endian.
+        if chain_ends_at(data, s.inode_table, s.dir_table, Endian::Little) {
+            s.meta_e = Endian::Little;
+        }
+    }
     Some(s)
+}
+
+/// Whether the metadata blocks from `from`, with length words in byte order `e`, end exactly at
+/// `to` (where the next table starts), as the inode table's blocks must.
+fn chain_ends_at(data: &[u8], from: u64, to: u64, e: Endian) -> bool {
+    let (mut at, to) = (from, to.min(data.len() as u64));
+    for _ in 0..1 << 16 {
+        if at == to {
+            return true;
+        }
+        let Some(word) = usize::try_from(at).ok().and_then(|p| e.u16(data, p)) else {
+            return false;
+        };
+        let len = u64::from(word & 0x7fff);
+        if len == 0 || len > METADATA_SIZE as u64 + 16 {
+            return false;
+        }
+        at += 2 + len;
+        if at > to {
+            return false;
+        }
+    }
+    false
 }
 
 fn compressor_name(c: u16) -> &'static str {
@@ -103,13 +149,20 @@ impl Format for Squashfs {
     }
 
     fn probe(&self, data: &[u8]) -> Option<Probe> {
-        let s = parse_super(data)?;
+        let Some(s) = parse_super(data) else {
+            return squashfs_legacy::probe(data);
+        };
         Some(Probe {
             length: Some(s.bytes_used),
             confidence: 90,
             description: format!(
-                "squashfs 4.0, {} endian, {} compression, {} inodes, {} KiB blocks",
+                "squashfs 4.0, {} endian{}, {} compression, {} inodes, {} KiB blocks",
                 if s.e == Endian::Little { "little" } else { "big" },
+                if s.meta_e == s.e {
+                    ""
+                } else {
+                    " (AVM: little-endian metadata lengths)"
+                },
                 compressor_name(s.compressor),
                 s.inodes,
                 s.block_size / 1024
@@ -118,7 +171,9 @@ impl Format for Squashfs {
     }
 
     fn extract(&self, data: &[u8], out: &mut Extractor<'_>) -> Result<u64, FormatError> {
-        let s = parse_super(data).ok_or_else(|| FormatError::invalid("bad squashfs super block"))?;
+        let Some(s) = parse_super(data) else {
+            return squashfs_legacy::extract(data, out);
+        };
         if let Some(p) = self.probe(data) {
             out.describe(p.description);
         }
@@ -265,9 +320,12 @@ impl Fs<'_> {
         if let Some(hit) = self.meta_cache.get(&at) {
             return Ok(hit.clone());
         }
-        let e = self.s.e;
         let pos = usize::try_from(at).map_err(|_| "offset out of range")?;
-        let header = e.u16(self.image, pos).ok_or("metadata block outside the image")?;
+        let header = self
+            .s
+            .meta_e
+            .u16(self.image, pos)
+            .ok_or("metadata block outside the image")?;
         let len = usize::from(header & 0x7fff);
         let raw = self
             .image
@@ -316,10 +374,10 @@ impl Fs<'_> {
         let blocks = total.div_ceil(METADATA_SIZE as u64);
         let mut out = Vec::with_capacity(total as usize);
         for i in 0..blocks {
-            let ptr = self
-                .s
-                .e
-                .u64(self.image, (at + i * 8) as usize)
+            let ptr = at
+                .checked_add(i * 8)
+                .and_then(|p| usize::try_from(p).ok())
+                .and_then(|p| self.s.e.u64(self.image, p))
                 .ok_or("table pointer outside the image")?;
             let (block, _) = self.meta_block(ptr)?;
             out.extend_from_slice(&block);
