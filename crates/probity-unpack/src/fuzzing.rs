@@ -143,6 +143,25 @@ mod regressions {
     }
 
     #[test]
+    fn cpio_body_past_the_end() {
+        // The input format_cpio found (132 bytes): an old binary header whose name runs past the
+        // end of the data, so that the (empty) body would start beyond it.
+        let hex: String = [
+            "c7710153ece8e8ed4103030301000000f755f8f02200000000005c0000006765",
+            "745f66696c65735f74d0655b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b",
+            "5b5b5b5b5b5b5b5b5b3a5b5b5b5b73742f00c770000000000000000000000000",
+            "0000007d000000007f0000000000030000000000000000000000000000000000",
+            "00000069",
+        ]
+        .concat();
+        let d: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0))
+            .collect();
+        run_format("cpio", &d);
+    }
+
+    #[test]
     fn jffs2_node_ending_off_the_padding() {
         // One directory entry of 41 bytes that ends the data: its 4-byte padding is missing.
         let crc = |b: &[u8]| {

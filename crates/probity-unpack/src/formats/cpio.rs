@@ -249,7 +249,8 @@ impl Format for Cpio {
                         links.insert(h.ino, path.clone());
                     }
                     if out.wants(&path) {
-                        out.region(entry, h.data_at as u64, body.len() as u64);
+                        // A body cut off by the end of the data starts at most there.
+                        out.region(entry, h.data_at.min(data.len()) as u64, body.len() as u64);
                     } else {
                         out.entry(entry);
                     }
