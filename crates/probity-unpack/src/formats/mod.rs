@@ -2,46 +2,83 @@
 
 use crate::format::Format;
 
+pub mod alpha_script;
+pub mod ambarella;
 pub mod ar;
+pub mod ascii85;
 pub mod avm_fake;
+pub mod bcm_tag;
+pub mod bneg;
+pub mod bosch;
+pub mod broadcom_sao;
+pub mod buffalo;
 pub mod bzip2;
 pub mod codec;
 pub mod compress;
 pub mod cpio;
 pub mod cramfs;
+pub mod cybertan;
+pub mod dji;
+pub mod dlink_encimg;
+pub mod dlink_mh01;
+pub mod dlink_shrs;
+pub mod dlob;
+pub mod draytek;
 pub mod dtb;
 pub mod ext;
 pub mod fat;
+pub mod gm8126;
 pub mod gzip;
 pub mod hexfile;
+pub mod hp_pjl;
+pub mod hp_update;
 pub mod iso9660;
 pub mod jffs2;
 pub mod kernel;
 pub mod known;
+pub mod linksys_chdr;
 pub mod lz4;
 pub mod lzip;
 pub mod lzma;
 pub mod lzop;
+pub mod matter_ota;
+pub mod maxlinear;
 pub mod mbr;
 pub mod media;
+pub mod minifs;
+pub mod netgear_chk;
 pub mod paths;
 pub mod picture;
+pub mod postscript;
+pub mod programstore;
+pub mod realtek_cvimg;
 pub mod romfs;
+pub mod seama;
+pub mod senao;
 pub mod sevenz;
 pub mod sparse;
 pub mod squashfs;
 pub mod squashfs_legacy;
 pub mod tar;
+pub mod tek_hex;
+pub mod tenvis;
 pub mod tplink;
 pub mod trx;
 pub mod ubi;
 pub mod ubifs;
 pub mod uimage;
+pub mod vxworks;
+pub mod wrmfs;
+pub mod xerox_dlm;
+pub mod xerox_dsk;
+pub mod xiaomi;
+pub mod xtek_hex;
 pub mod xz;
 pub mod yaffs2;
 pub mod zip;
 pub mod zlib;
 pub mod zstd;
+pub mod zynos;
 
 /// Every format the signature scan knows, in priority order (at the same offset, earlier formats
 /// are tried first).
@@ -52,6 +89,43 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &uimage::UImage,
         &trx::Trx,
         &tplink::TpLink,
+        &netgear_chk::NetgearChk,
+        &seama::Seama,
+        &dlob::Dlob,
+        &realtek_cvimg::RealtekCvimg,
+        &bcm_tag::BcmTag,
+        &zynos::Zynos,
+        &cybertan::Cybertan,
+        &linksys_chdr::LinksysChdr,
+        &broadcom_sao::BroadcomSao,
+        &draytek::Draytek,
+        &xiaomi::Xiaomi,
+        &maxlinear::Maxlinear,
+        &bneg::Bneg,
+        &gm8126::Gm8126,
+        &ambarella::Ambarella,
+        &matter_ota::MatterOta,
+        &tenvis::TenvisPk2,
+        &bosch::Bosch,
+        &dlink_shrs::DlinkShrs,
+        &dlink_mh01::DlinkMh01,
+        &dlink_encimg::DlinkEncryptedImg,
+        &buffalo::Buffalo,
+        &senao::Senao,
+        &dji::Dji,
+        &alpha_script::AlphaScript,
+        &hp_pjl::HpPjl,
+        &hp_update::HpUpdate,
+        &xerox_dlm::XeroxDlm,
+        &xerox_dsk::XeroxDsk,
+        &postscript::Postscript,
+        &ascii85::Ascii85,
+        &tek_hex::TekHex,
+        &xtek_hex::ExtendedTekHex,
+        &vxworks::VxWorks,
+        &programstore::ProgramStore,
+        &minifs::Minifs,
+        &wrmfs::WindRiverMfs,
         &cpio::Cpio,
         &tar::Tar,
         &zip::Zip,

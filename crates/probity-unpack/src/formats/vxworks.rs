@@ -1,0 +1,26 @@
+//! STUB: to be written (issue 4).
+
+use crate::extract::Extractor;
+use crate::format::{Format, FormatError, Magic, Probe};
+
+/// STUB.
+#[derive(Debug)]
+pub struct VxWorks;
+
+impl Format for VxWorks {
+    fn name(&self) -> &'static str {
+        "vxworks"
+    }
+
+    fn magics(&self) -> &'static [Magic] {
+        &[]
+    }
+
+    fn probe(&self, _data: &[u8]) -> Option<Probe> {
+        None
+    }
+
+    fn extract(&self, _data: &[u8], _out: &mut Extractor<'_>) -> Result<u64, FormatError> {
+        Err(FormatError::invalid("not implemented"))
+    }
+}
