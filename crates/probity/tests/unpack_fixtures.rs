@@ -80,6 +80,56 @@ fn file_systems_and_archives_match_their_source_tree_exactly() {
 }
 
 #[test]
+fn legacy_squashfs_matches_its_writer_exactly() {
+    // tests/fixtures/sqfs_legacy.py writes squashfs 1.0, 2.0, 2.1 and 3.1 images in both byte orders,
+    // zlib and the vendor LZMA shapes, and lists every member; the zlib ones were checked against
+    // unsquashfs when the writer was made.
+    let dir = fixtures().join("legacy");
+    let expected = fs::read_to_string(dir.join("sqfs-legacy.expected")).unwrap();
+    let mut by_image: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for line in expected.lines().filter(|l| !l.starts_with('#')) {
+        let (image, rest) = line.split_once('\t').unwrap();
+        by_image.entry(image).or_default().push(rest.to_string());
+    }
+    assert_eq!(by_image.len(), 11);
+    for (image, want) in by_image {
+        let r = scan(&dir.join(image));
+        assert_eq!(r["problems"], serde_json::json!([]), "{image}");
+        let got: Vec<String> = r["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["hop"]["format"] == "squashfs")
+            .map(|a| {
+                let kind = a["kind"].as_str().unwrap();
+                let target = a["link_target"].as_str().unwrap_or("");
+                let size = if kind == "symlink" {
+                    target.len() as u64
+                } else {
+                    a["size"].as_u64().unwrap()
+                };
+                let extra = match (kind, &a["device"]) {
+                    ("symlink", _) => target.to_string(),
+                    (_, Value::Array(d)) => format!("{},{}", d[0], d[1]),
+                    _ => "-".into(),
+                };
+                format!(
+                    "{}\t{kind}\t0{:o}\t{}\t{}\t{size}\t{}\t{extra}",
+                    a["hop"]["member"].as_str().unwrap(),
+                    a["mode"].as_u64().unwrap(),
+                    a["uid"],
+                    a["gid"],
+                    a["sha256"].as_str().unwrap_or("-"),
+                )
+            })
+            .collect();
+        let mut got = got;
+        got.sort();
+        assert_eq!(got, want, "{image}");
+    }
+}
+
+#[test]
 fn squashfs_keeps_devices_owners_and_special_modes() {
     let r = scan(&fixtures().join("squashfs-xz.img"));
     let arts = r["artifacts"].as_array().unwrap();

@@ -248,6 +248,16 @@ pub fn vendor_block(raw: &[u8], need: usize, max: usize) -> Result<(Vec<u8>, Sha
         padded.extend_from_slice(&[0; 32]);
         lzma_prefix(&padded, props, dict, need)
     };
+    // Every shape the first bytes allow is tried in turn; the first that decodes wins (a DD-WRT
+    // header with pb = 0 also starts with a zero byte, like a bare stream).
+    let mut first_error = None;
+    let mut attempt = |r: Result<Vec<u8>, String>, shape: Shape| match r {
+        Ok(v) => Some((v, shape)),
+        Err(e) => {
+            first_error.get_or_insert(e);
+            None
+        }
+    };
     let dict = raw
         .get(1..5)
         .map(|d| u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
@@ -258,29 +268,37 @@ pub fn vendor_block(raw: &[u8], need: usize, max: usize) -> Result<(Vec<u8>, Sha
             .get(5..13)
             .map(|d| u64::from_le_bytes(d.try_into().unwrap_or([0; 8])));
         if size.is_some_and(|s| s == u64::MAX || (s > 0 && s <= 1 << 20))
-            && let Ok(v) = lzma(raw.get(13..).unwrap_or_default(), b0, dict)
+            && let Some(hit) = attempt(
+                lzma(raw.get(13..).unwrap_or_default(), b0, dict),
+                Shape::LzmaAlone,
+            )
         {
-            return Ok((v, Shape::LzmaAlone));
+            return Ok(hit);
         }
-        return lzma(raw.get(5..).unwrap_or_default(), b0, dict).map(|v| (v, Shape::LzmaProps5));
-    }
-    if b0 == 0 {
-        // A bare stream: the range coder's first byte is zero.
-        return lzma(raw, 0x5d, 1 << 23)
-            .or_else(|_| lzma(raw, (2 * 5 + 2) * 9, 1 << 23))
-            .map(|v| (v, Shape::LzmaRaw));
+        if let Some(hit) = attempt(
+            lzma(raw.get(5..).unwrap_or_default(), b0, dict),
+            Shape::LzmaProps5,
+        ) {
+            return Ok(hit);
+        }
     }
     if let [pb, lc, lp, _fb, 0, ..] = *raw
         && pb <= 4
         && lc <= 8
         && lp <= 4
+        && let Some(hit) = attempt(lzma(&raw[4..], (pb * 5 + lp) * 9 + lc, 1 << 23), Shape::LzmaDdwrt)
     {
-        let props = (pb * 5 + lp) * 9 + lc;
-        return lzma(&raw[4..], props, 1 << 23).map(|v| (v, Shape::LzmaDdwrt));
+        return Ok(hit);
     }
-    Err(format!(
-        "unknown block compression (first bytes {b0:02x} {b1:02x})"
-    ))
+    if b0 == 0 {
+        // A bare stream: the range coder's first byte is zero.
+        for props in [0x5d, (2 * 5 + 2) * 9] {
+            if let Some(hit) = attempt(lzma(raw, props, 1 << 23), Shape::LzmaRaw) {
+                return Ok(hit);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| format!("unknown block compression (first bytes {b0:02x} {b1:02x})")))
 }
 
 fn read_bounded(mut r: impl Read, max_out: usize) -> Result<Vec<u8>, String> {

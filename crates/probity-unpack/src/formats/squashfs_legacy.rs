@@ -624,7 +624,13 @@ impl Fs<'_> {
     /// needs its first `need` bytes.
     fn data_block(&mut self, word: u32, pos: u64, need: usize) -> Result<Vec<u8>, String> {
         let (uncompressed, len) = if self.s.major == 1 {
-            (word & 0x8000 != 0, (word & 0x7fff) as usize)
+            // 16-bit words: a length field of zero with the flag set is a whole 32 KiB block stored
+            // as it is (the length does not fit beside the flag).
+            let len = (word & 0x7fff) as usize;
+            (
+                word & 0x8000 != 0,
+                if len == 0 && word != 0 { 0x8000 } else { len },
+            )
         } else {
             (word & 0x0100_0000 != 0, (word & 0x00ff_ffff) as usize)
         };
@@ -680,10 +686,10 @@ impl Fs<'_> {
                     break;
                 }
             }
-            let len = if self.s.major == 1 {
-                w & 0x7fff
-            } else {
-                w & 0x00ff_ffff
+            let len = match (self.s.major, w) {
+                (1, 0x8000) => 0x8000,
+                (1, _) => w & 0x7fff,
+                _ => w & 0x00ff_ffff,
             };
             pos += u64::from(len);
         }
