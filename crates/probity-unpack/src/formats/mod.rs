@@ -5,6 +5,7 @@ use crate::format::Format;
 pub mod alpha_script;
 pub mod ambarella;
 pub mod ar;
+pub mod arcadyan;
 pub mod ascii85;
 pub mod avm_fake;
 pub mod bcm_tag;
@@ -89,6 +90,7 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &uimage::UImage,
         &trx::Trx,
         &tplink::TpLink,
+        &arcadyan::Arcadyan,
         &netgear_chk::NetgearChk,
         &seama::Seama,
         &dlob::Dlob,

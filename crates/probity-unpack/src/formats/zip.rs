@@ -15,8 +15,15 @@ use crate::formats::paths::{kind_of_mode, normalise};
 #[derive(Debug)]
 pub struct Zip;
 
-const MAGICS: &[Magic] = &[Magic::start(b"PK\x03\x04")];
+const MAGICS: &[Magic] = &[Magic::start(b"PK\x03\x04"), Magic::start(DAHUA)];
 const LOCAL: &[u8] = b"PK\x03\x04";
+/// Dahua firmware is a ZIP whose first local header says `DH` instead of `PK`.
+const DAHUA: &[u8] = b"DH\x03\x04";
+
+/// Whether a local file header starts at `at` (the first one may carry Dahua's magic).
+fn is_local(data: &[u8], at: usize) -> bool {
+    bytes::slice(data, at, 4).is_some_and(|m| m == LOCAL || (at == 0 && m == DAHUA))
+}
 const CENTRAL: &[u8] = b"PK\x01\x02";
 const END: &[u8] = b"PK\x05\x06";
 const END64_LOCATOR: &[u8] = b"PK\x06\x07";
@@ -33,7 +40,7 @@ struct Member {
 }
 
 fn local_data_start(data: &[u8], at: usize) -> Option<usize> {
-    if bytes::slice(data, at, 4)? != LOCAL {
+    if !is_local(data, at) {
         return None;
     }
     let n = usize::from(bytes::le16(data, at + 26)?);
@@ -135,7 +142,7 @@ fn central(data: &[u8]) -> Option<(Vec<Member>, usize)> {
 fn scan_local(data: &[u8], out: &mut Extractor<'_>) -> Result<u64, FormatError> {
     let mut at = 0usize;
     let mut count = 0;
-    while bytes::slice(data, at, 4) == Some(LOCAL) {
+    while is_local(data, at) {
         out.check_time()?;
         let flags = bytes::le16(data, at + 6).unwrap_or(0);
         let m = Member {
@@ -348,6 +355,10 @@ impl Format for Zip {
         if version > 100 || !matches!(method, 0 | 1 | 6 | 8 | 9 | 12 | 14 | 93 | 95 | 98 | 99) || n == 0 {
             return None;
         }
+        // Dahua's altered magic alone proves little: its archive must end in a central directory.
+        if data.starts_with(DAHUA) && central(data).is_none_or(|(m, _)| m.is_empty()) {
+            return None;
+        }
         Some(Probe {
             length: None,
             confidence: 75,
@@ -356,7 +367,11 @@ impl Format for Zip {
     }
 
     fn extract(&self, data: &[u8], out: &mut Extractor<'_>) -> Result<u64, FormatError> {
-        out.describe("ZIP archive");
+        out.describe(if data.starts_with(DAHUA) {
+            "ZIP archive (Dahua: the first local header's magic is `DH`)"
+        } else {
+            "ZIP archive"
+        });
         let Some((members, end)) = central(data) else {
             return scan_local(data, out);
         };
