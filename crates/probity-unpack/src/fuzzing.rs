@@ -119,6 +119,25 @@ mod regressions {
     }
 
     #[test]
+    fn ext_inode_table_beyond_u64() {
+        // A 64-bit ext4 whose group descriptor puts the inode table at block 2^64 - 1.
+        let mut d = vec![0u8; 4096];
+        let sb = 1024;
+        put(&mut d, sb + 4, &4u32.to_le_bytes());
+        put(&mut d, sb + 20, &1u32.to_le_bytes());
+        put(&mut d, sb + 32, &8192u32.to_le_bytes());
+        put(&mut d, sb + 40, &16u32.to_le_bytes());
+        put(&mut d, sb + 56, &0xef53u16.to_le_bytes());
+        put(&mut d, sb + 76, &1u32.to_le_bytes());
+        put(&mut d, sb + 88, &128u16.to_le_bytes());
+        put(&mut d, sb + 96, &0x80u32.to_le_bytes());
+        put(&mut d, sb + 254, &64u16.to_le_bytes());
+        put(&mut d, 2048 + 8, &u32::MAX.to_le_bytes());
+        put(&mut d, 2048 + 0x28, &u32::MAX.to_le_bytes());
+        run_format("ext", &d);
+    }
+
+    #[test]
     fn iso9660_short_directory_record() {
         // A directory record of 8 bytes, too short to hold the flags byte at offset 25.
         let mut d = vec![0u8; 19 * 2048];

@@ -135,7 +135,13 @@ impl Fs<'_> {
         if group >= self.s.groups {
             return Err(format!("inode {n} beyond the last group"));
         }
-        let gd_at = (self.s.gdt_block * self.s.block as u64) as usize + group as usize * self.s.desc_size;
+        let gd_at = self
+            .s
+            .gdt_block
+            .checked_mul(self.s.block as u64)
+            .and_then(|b| b.checked_add(group.checked_mul(self.s.desc_size as u64)?))
+            .and_then(|b| usize::try_from(b).ok())
+            .ok_or("group descriptor out of range")?;
         let lo = bytes::le32(self.data, gd_at + 8).ok_or("group descriptor outside the image")?;
         let hi = if self.s.desc_size >= 64 {
             bytes::le32(self.data, gd_at + 0x28).unwrap_or(0)
@@ -143,8 +149,11 @@ impl Fs<'_> {
             0
         };
         let table = (u64::from(hi) << 32) | u64::from(lo);
-        let at = usize::try_from(table * self.s.block as u64).map_err(|_| "inode table out of range")?
-            + index * self.s.inode_size;
+        let at = table
+            .checked_mul(self.s.block as u64)
+            .and_then(|t| t.checked_add((index * self.s.inode_size) as u64))
+            .and_then(|t| usize::try_from(t).ok())
+            .ok_or("inode table out of range")?;
         let raw = bytes::slice(self.data, at, 128).ok_or_else(|| format!("inode {n} outside the image"))?;
         let mut iblock = [0u8; 60];
         iblock.copy_from_slice(&raw[40..100]);
