@@ -56,6 +56,7 @@ fn lines(data: &[u8], lead: u8) -> (Vec<&[u8]>, usize) {
 struct Image {
     chunks: BTreeMap<u64, Vec<u8>>,
     bad: usize,
+    malformed: usize,
     records: usize,
     end: usize,
 }
@@ -65,16 +66,23 @@ fn ihex(data: &[u8]) -> Option<Image> {
     let mut img = Image {
         chunks: BTreeMap::new(),
         bad: 0,
+        malformed: 0,
         records: 0,
         end,
     };
     let mut base = 0u64;
     for r in recs {
-        let b = hex_bytes(r.get(1..)?)?;
-        let len = usize::from(*b.first()?);
-        if b.len() != len + 5 {
-            return None;
-        }
+        // A malformed record (odd digits, a length that does not match) is counted as bad and
+        // skipped: the others are still worth decoding.
+        let Some(b) = r
+            .get(1..)
+            .and_then(hex_bytes)
+            .filter(|b| b.len() >= 5 && b.len() == usize::from(b[0]) + 5)
+        else {
+            img.malformed += 1;
+            continue;
+        };
+        let len = usize::from(b[0]);
         if b.iter().fold(0u8, |s, &x| s.wrapping_add(x)) != 0 {
             img.bad += 1;
         }
@@ -99,16 +107,21 @@ fn srec(data: &[u8]) -> Option<Image> {
     let mut img = Image {
         chunks: BTreeMap::new(),
         bad: 0,
+        malformed: 0,
         records: 0,
         end,
     };
     for r in recs {
         let ty = *r.get(1)?;
-        let b = hex_bytes(r.get(2..)?)?;
-        let count = usize::from(*b.first()?);
-        if b.len() != count + 1 || count < 3 {
-            return None;
-        }
+        let Some(b) = r
+            .get(2..)
+            .and_then(hex_bytes)
+            .filter(|b| b.len() >= 4 && b.len() == usize::from(b[0]) + 1)
+        else {
+            img.malformed += 1;
+            continue;
+        };
+        let count = usize::from(b[0]);
         if !b.iter().fold(0u8, |s, &x| s.wrapping_add(x)) != 0 {
             img.bad += 1;
         }
@@ -131,6 +144,9 @@ fn srec(data: &[u8]) -> Option<Image> {
 }
 
 fn emit(img: Image, what: &str, out: &mut Extractor<'_>) -> Result<u64, FormatError> {
+    if img.malformed > 0 {
+        out.note(format!("{} malformed records skipped", img.malformed));
+    }
     if img.bad > 0 {
         out.note(format!(
             "{} of {} records have a bad checksum",
@@ -183,7 +199,11 @@ impl Format for IntelHex {
         let img = ihex(data)?;
         Some(Probe {
             length: Some(img.end as u64),
-            confidence: if img.bad == 0 { 90 } else { 40 },
+            confidence: if img.bad == 0 && img.malformed == 0 {
+                90
+            } else {
+                40
+            },
             description: "Intel HEX".into(),
         })
     }
@@ -214,7 +234,11 @@ impl Format for Srec {
         let img = srec(data)?;
         Some(Probe {
             length: Some(img.end as u64),
-            confidence: if img.bad == 0 { 90 } else { 40 },
+            confidence: if img.bad == 0 && img.malformed == 0 {
+                90
+            } else {
+                40
+            },
             description: "Motorola S-records".into(),
         })
     }
@@ -225,5 +249,63 @@ impl Format for Srec {
             "Motorola S-records",
             out,
         )
+    }
+}
+
+/// Intel HEX records found inside other data (a loader, a log, a memory dump): only a run of at
+/// least four records with correct checksums counts, since colons and hex digits are common.
+#[derive(Debug)]
+pub struct IntelHexCarved;
+
+/// S-records found inside other data, under the same rule as [`IntelHexCarved`].
+#[derive(Debug)]
+pub struct SrecCarved;
+
+/// How many valid records a carved run needs.
+const CARVE_RECORDS: usize = 4;
+
+impl Format for IntelHexCarved {
+    fn name(&self) -> &'static str {
+        "ihex"
+    }
+
+    fn magics(&self) -> &'static [Magic] {
+        IHEX_MAGICS
+    }
+
+    fn probe(&self, data: &[u8]) -> Option<Probe> {
+        let img = ihex(data)?;
+        (img.bad == 0 && img.malformed == 0 && img.records >= CARVE_RECORDS).then(|| Probe {
+            length: Some(img.end as u64),
+            confidence: 80,
+            description: "Intel HEX".into(),
+        })
+    }
+
+    fn extract(&self, data: &[u8], out: &mut Extractor<'_>) -> Result<u64, FormatError> {
+        IntelHex.extract(data, out)
+    }
+}
+
+impl Format for SrecCarved {
+    fn name(&self) -> &'static str {
+        "srec"
+    }
+
+    fn magics(&self) -> &'static [Magic] {
+        SREC_MAGICS
+    }
+
+    fn probe(&self, data: &[u8]) -> Option<Probe> {
+        let img = srec(data)?;
+        (img.bad == 0 && img.malformed == 0 && img.records >= CARVE_RECORDS).then(|| Probe {
+            length: Some(img.end as u64),
+            confidence: 80,
+            description: "Motorola S-records".into(),
+        })
+    }
+
+    fn extract(&self, data: &[u8], out: &mut Extractor<'_>) -> Result<u64, FormatError> {
+        Srec.extract(data, out)
     }
 }

@@ -148,6 +148,8 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &kernel::LinuxKernel,
         &hexfile::IntelHex,
         &hexfile::Srec,
+        &hexfile::IntelHexCarved,
+        &hexfile::SrecCarved,
         &picture::Picture,
         &media::Media,
         &known::ARJ,
