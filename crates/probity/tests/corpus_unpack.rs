@@ -359,6 +359,78 @@ fn vendor_containers_yield_their_payloads() {
             "94a9ebd30832da824cfa03d9645a294ccde9add75ff0ece02dafa76050ae7582".to_string()
         )]
     );
+    // Encrypted vendor images, decrypted with the keys their vendors' tools or public analyses
+    // published; the plaintexts are the known test strings of FACT's samples (digests of those
+    // strings computed independently), and the images' own digests and checksums must verify.
+    let sha = |t: &[u8]| sha256_hex(t);
+    let fx = c.join("fact_extractor");
+    type Case<'a> = (&'a str, &'a str, u64, Vec<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
+        (
+            "dlink/test.dec",
+            "dlink-shrs",
+            100,
+            vec![("/decrypted", sha(b"This is a decrypted test file!\n\n"))],
+        ),
+        (
+            "dlink/fw_mh01_test.bin",
+            "dlink-mh01",
+            95,
+            vec![
+                ("/firmware", sha(b"foobar 1234 test\n")),
+                (
+                    "/signature1",
+                    "953df64a889c61873b1cd3e3a0ede289be0585c8d77564cd0c0b1734687bfaad".into(),
+                ),
+                (
+                    "/signature2",
+                    "ca47da6193eae8400003fe1b2f403030e2900df50202040288fccfb85715e5ac".into(),
+                ),
+            ],
+        ),
+        (
+            "dlink/testfile.encrpted_img",
+            "dlink-encrpted-img",
+            85,
+            vec![("/decrypted", sha(b"foobar 123 test 321 foobar test!"))],
+        ),
+        (
+            "buffalo/buffalo.bin",
+            "buffalo",
+            100,
+            vec![("/data", sha(b"foobar 123 test\n"))],
+        ),
+        (
+            "senao/testfw_1.enc",
+            "senao",
+            85,
+            vec![(
+                "/decrypted",
+                sha(b"foobar1234test\nthis is a test firmware image"),
+            )],
+        ),
+        (
+            "dji/dji.img",
+            "dji",
+            100,
+            vec![
+                (
+                    "/m0305",
+                    "a1d84c8fc84fbc43031981396b83088e0007c5547fbb35a45153612f985ce8f3".into(),
+                ),
+                (
+                    "/m1200",
+                    "e5c2d811466ef4119fa2567d2f718e1e17be2df8a69d526fc3bb8c05b620260b".into(),
+                ),
+            ],
+        ),
+    ];
+    for (sample, format, confidence, want) in cases {
+        let (m, s) = members_and_structures(&fx.join(sample));
+        assert_eq!(s, [(format.to_string(), confidence)], "{sample}");
+        let got: Vec<(&str, String)> = m.iter().map(|x| (x.0.as_str(), x.2.clone())).collect();
+        assert_eq!(got, want, "{sample}");
+    }
     // Dahua: a ZIP whose first local header says DH.
     let (m, s) = members_and_structures(&c.join("fact_extractor/dahua/dh.bin"));
     assert_eq!(s, [("zip".to_string(), 75)]);
