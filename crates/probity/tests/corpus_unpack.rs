@@ -431,6 +431,108 @@ fn vendor_containers_yield_their_payloads() {
         let got: Vec<(&str, String)> = m.iter().map(|x| (x.0.as_str(), x.2.clone())).collect();
         assert_eq!(got, want, "{sample}");
     }
+    // Vendor containers with plain members: (member, size, first 16 hex digits of the SHA-256),
+    // as the format research derived them from the samples with independent Python parsers
+    // (and, for DrayTek, as FACT's own test expects).
+    type Plain<'a> = (&'a str, &'a str, u64, &'a [(&'a str, u64, &'a str)]);
+    let plain: &[Plain] = &[
+        (
+            "broadcom/broadcom-sao.bin",
+            "broadcom-sao",
+            85,
+            &[
+                ("/META", 29, "1c25da95a8a1fddb"),
+                ("/DTBB", 119, "d558d2f7e8a2d2a9"),
+                ("/KRNL", 40, "4f3d217395709b8d"),
+                ("/RTFS", 4096, "8a8c414e8c50a325"),
+            ],
+        ),
+        (
+            "draytek_vigor_167/valid_draytekvigor167_image.bin",
+            "draytek",
+            90,
+            &[("/rootfs", 4096, "73b648f484ab0a34")],
+        ),
+        (
+            "xiaomi_hdr/test.hdr1",
+            "xiaomi-hdr",
+            100,
+            &[
+                ("/generic folder/test file 3_.txt", 20, "289b5a050a83837f"),
+                ("/testfile1", 62, "d558c9339cb96734"),
+                ("/testfile2", 28, "faa11db49f32a90b"),
+            ],
+        ),
+        (
+            "maxlinear/maxlinear-uimage-v2.bin",
+            "maxlinear",
+            80,
+            &[
+                ("/atomkernel.img", 128, "dbfaf1a054833535"),
+                ("/atomrootfs.hsqs", 128, "dbfaf1a054833535"),
+                ("/armkernel.img", 128, "dbfaf1a054833535"),
+                ("/armrootfs.hsqs", 128, "dbfaf1a054833535"),
+            ],
+        ),
+        (
+            "bneg/test.bneg",
+            "bneg",
+            70,
+            &[
+                ("/partition_1.bin", 7, "aec070645fe53ee3"),
+                ("/partition_2.bin", 8, "9572d7f4e812df12"),
+            ],
+        ),
+        (
+            "grain_media/test.gm8126",
+            "gm8126",
+            75,
+            &[("/kernel.img", 10, "2683192a65d092b8")],
+        ),
+        (
+            "ambarella/ambarella_rom.fs",
+            "ambarella-romfs",
+            85,
+            &[
+                ("/SuperViewWarpTable_1440p3024_h.bin", 3072, "fbb41f0d620d5bf2"),
+                ("/SuperViewWarpTable_1440p3024_v.bin", 3072, "6ea580b09c853241"),
+                ("/SuperViewWarpTable_4kp30_h.bin", 3072, "87fcd50246e51ea1"),
+                ("/SuperViewWarpTable_4kp30_v.bin", 3072, "7ef42c8c77a3233e"),
+            ],
+        ),
+        (
+            "tenvis_pk2/test.pk2",
+            "tenvis-pk2",
+            100,
+            &[
+                ("/command-1.txt", 14, "48bd432b35b9ce0e"),
+                ("/foo", 7, "aec070645fe53ee3"),
+                ("/bar", 10, "21a538bca5c28123"),
+            ],
+        ),
+        (
+            "boschtool/test.fw",
+            "bosch-fw",
+            85,
+            &[
+                ("/test_file_1.txt", 23, "6e1f0aa24bb1575e"),
+                ("/test_file_2.txt", 29, "e7b2cf496ec21666"),
+            ],
+        ),
+    ];
+    for (sample, format, confidence, want) in plain {
+        let (m, s) = members_and_structures(&fx.join(sample));
+        assert_eq!(s[0], (format.to_string(), *confidence), "{sample}");
+        let got: Vec<(&str, u64, &str)> = m
+            .iter()
+            .filter(|x| want.iter().any(|w| w.0 == x.0))
+            .map(|x| (x.0.as_str(), x.1, &x.2[..16]))
+            .collect();
+        assert_eq!(got, *want, "{sample}");
+    }
+    let (m, s) = members_and_structures(&c.join("binwalk/matter_ota.bin"));
+    assert_eq!(s, [("matter-ota".to_string(), 100)]);
+    assert_eq!(m, [("/payload".to_string(), 8, sha(b"PAYLOAD\n"))]);
     // Dahua: a ZIP whose first local header says DH.
     let (m, s) = members_and_structures(&c.join("fact_extractor/dahua/dh.bin"));
     assert_eq!(s, [("zip".to_string(), 75)]);
