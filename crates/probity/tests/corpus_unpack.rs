@@ -519,6 +519,87 @@ fn vendor_containers_yield_their_payloads() {
                 ("/test_file_2.txt", 29, "e7b2cf496ec21666"),
             ],
         ),
+        (
+            "alphanetworks/test_sample",
+            "alphanetworks",
+            80,
+            &[
+                ("/script.sh", 56, "878ea3c30ca8b952"),
+                ("/ddPack.elf", 10, "baef1fb2d0dc3a55"),
+                ("/firmware.bin", 16, "b645cefde797f06a"),
+            ],
+        ),
+        (
+            "alphanetworks/test_sample_inverted",
+            "alphanetworks",
+            80,
+            &[
+                ("/script.sh", 56, "878ea3c30ca8b952"),
+                ("/firmware.bin", 17, "bff7402975d7fd76"),
+            ],
+        ),
+        (
+            "hp/hp_container.pjl",
+            "hp-pjl",
+            80,
+            &[
+                ("/HP_Color_LaserJet_CP4525.bin", 12, "53f73483a565f8b6"),
+                (
+                    "/HP_Color_LaserJet_CP4525_dsk_ColorIQ.bin",
+                    14,
+                    "c464e0e0e680ddc6",
+                ),
+            ],
+        ),
+        (
+            "hp/hp_new_container.pjl",
+            "hp-pjl",
+            80,
+            &[
+                ("/812.bin", 224, "cdd244dd3af0748d"),
+                ("/fingerprint.txt", 526, "d8c6130ca6a5fd6e"),
+            ],
+        ),
+        (
+            "xerox/DLM-First_1MB.DLM",
+            "xerox-dlm",
+            85,
+            &[("/dlm_data.bin", 1_047_996, "701962b0d11f50d9")],
+        ),
+        (
+            "xerox/test.dsk1",
+            "xerox-dsk",
+            80,
+            &[("/payload.bin", 636_380, "057e936e6c1d45d6")],
+        ),
+        (
+            "xerox/test.dsk_ext",
+            "xerox-dsk",
+            80,
+            &[("/payload.bin", 111_888, "f7c0ae625018edae")],
+        ),
+        (
+            "xerox/xerox.ps",
+            "postscript",
+            75,
+            &[
+                ("/payload-0.bin", 26, "1ade062e4b70ed0b"),
+                ("/payload-1.bin", 83, "51ecb401c52ebbd7"),
+                ("/payload-2.bin", 14, "7e677c9290de6b10"),
+            ],
+        ),
+        (
+            "tektronix/testfile.tek",
+            "tek-hex",
+            100,
+            &[("/image.bin", 70, "319c62453d670208")],
+        ),
+        (
+            "tektronix/testfile.xtek",
+            "xtek-hex",
+            100,
+            &[("/image.bin", 70, "319c62453d670208")],
+        ),
     ];
     for (sample, format, confidence, want) in plain {
         let (m, s) = members_and_structures(&fx.join(sample));
