@@ -183,3 +183,31 @@ pub fn registry() -> &'static [&'static dyn Format] {
     ];
     REGISTRY
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_format_is_documented() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/formats.md"))
+            .unwrap_or_default();
+        let missing: Vec<&str> = super::registry()
+            .iter()
+            .map(|f| f.name())
+            .filter(|n| !doc.contains(&format!("| `{n}` |")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in docs/formats.md (run scripts/formats-doc): {missing:?}"
+        );
+    }
+
+    #[test]
+    fn names_are_unique_except_for_carving_variants() {
+        // A name may be shared only by two readers of one format (the anchored and the carving
+        // variant of Intel HEX and S-records), since locators resolve to the first.
+        let mut names: Vec<&str> = super::registry().iter().map(|f| f.name()).collect();
+        names.sort_unstable();
+        let dups: Vec<&str> = names.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+        assert_eq!(dups, ["ihex", "srec"]);
+    }
+}
