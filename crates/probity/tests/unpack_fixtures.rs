@@ -130,6 +130,118 @@ fn legacy_squashfs_matches_its_writer_exactly() {
 }
 
 #[test]
+fn rtos_images_match_their_builder() {
+    // tests/fixtures/rtos.py builds VxWorks 5.x/6.x kernels (compiled, symbol tables from the
+    // compiler's own `nm`), a boot ROM, eCos in ProgramStore, MINIFS and the Wind River management
+    // file system, and says in rtos.expected what must be recovered from each.
+    let dir = fixtures().join("rtos");
+    let expected: Value = serde_json::from_slice(&fs::read(dir.join("rtos.expected")).unwrap()).unwrap();
+    assert_eq!(
+        expected["skipped"],
+        serde_json::json!([]),
+        "scripts/setup-debian installs the compilers"
+    );
+    let cases = expected.as_object().unwrap();
+    assert_eq!(cases.len(), 11);
+    for (name, e) in cases.iter().filter(|(k, _)| *k != "skipped") {
+        let r = scan(&dir.join(name));
+        let root = &r["coverage"]["containers"][0];
+        let structures = root["structures"].as_array().unwrap();
+        for want in e["structures"].as_array().into_iter().flatten() {
+            let hit = structures
+                .iter()
+                .find(|s| s["format"] == want["format"] && s["offset"] == want["offset"])
+                .unwrap_or_else(|| panic!("{name}: no {want}"));
+            for key in ["length", "confidence", "description"] {
+                if !want[key].is_null() {
+                    assert_eq!(hit[key], want[key], "{name}: {key}");
+                }
+            }
+        }
+        let descriptions: Vec<&str> = structures
+            .iter()
+            .map(|s| s["description"].as_str().unwrap())
+            .collect();
+        for d in e["description_contains"].as_array().into_iter().flatten() {
+            let d = d.as_str().unwrap();
+            assert!(
+                descriptions.iter().any(|x| x.contains(d)),
+                "{name}: no description with `{d}`: {descriptions:?}"
+            );
+        }
+        let members: std::collections::BTreeMap<&str, &Value> = r["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["parent"] == 0)
+            .filter_map(|a| a["hop"]["member"].as_str().map(|m| (m, a)))
+            .collect();
+        for (member, want) in e["members"].as_object().into_iter().flatten() {
+            let a = members
+                .get(member.as_str())
+                .unwrap_or_else(|| panic!("{name}: no member {member}"));
+            assert_eq!(
+                (&a["size"], &a["sha256"]),
+                (&want["size"], &want["sha256"]),
+                "{name}: {member}"
+            );
+        }
+        // TP-Link's VxWorks image: the LZMA kernel (properties 0x6E) in front of the file system.
+        if let Some(sha) = e["kernel_lzma"]["decoded_sha256"].as_str() {
+            assert!(
+                r["artifacts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["sha256"] == sha),
+                "{name}: the kernel"
+            );
+        }
+        if let Some(sha) = e["inflated_sha256"].as_str() {
+            assert!(
+                r["artifacts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["sha256"] == sha),
+                "{name}: the inflated kernel"
+            );
+        }
+        let problems: Vec<&str> = r["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["message"].as_str().unwrap())
+            .collect();
+        for p in e["problems_contain"].as_array().into_iter().flatten() {
+            let p = p.as_str().unwrap();
+            assert!(
+                problems.iter().any(|x| x.contains(p)),
+                "{name}: no problem with `{p}`: {problems:?}"
+            );
+        }
+    }
+    // The recovered symbol tables are exactly what the compiler's `nm` lists.
+    for (image, listing) in [
+        ("vx5-mips-be.bin", "vx5-mips-be.symbols.txt"),
+        ("vx6-arm-le.bin", "vx6-arm-le.symbols.txt"),
+    ] {
+        let r = scan(&dir.join(image));
+        let symbols = r["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["hop"]["member"] == "/symbols.txt")
+            .unwrap();
+        assert_eq!(
+            symbols["sha256"],
+            sha256_hex(&fs::read(dir.join(listing)).unwrap()),
+            "{image}"
+        );
+    }
+}
+
+#[test]
 fn squashfs_keeps_devices_owners_and_special_modes() {
     let r = scan(&fixtures().join("squashfs-xz.img"));
     let arts = r["artifacts"].as_array().unwrap();

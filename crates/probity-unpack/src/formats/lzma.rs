@@ -19,6 +19,8 @@ const MAGICS: &[Magic] = &[
     Magic::start(b"\x5d\x00\x00"),
     Magic::start(b"\x6d\x00\x00"),
     Magic::start(b"\x6c\x00\x00"),
+    // lc=2, lp=2, pb=2: TP-Link's VxWorks images.
+    Magic::start(b"\x6e\x00\x00"),
 ];
 
 /// A dictionary size an encoder would really write: 2^n or 2^n + 2^(n-1), 4 KiB to 1.5 GiB.
