@@ -1,9 +1,11 @@
-//! JPEG and PNG pictures found anywhere, delimited by walking their structure: a JPEG by its marker
-//! segments and entropy-coded data up to the end-of-image marker, a PNG by its chunks up to `IEND`.
+//! JPEG, PNG, GIF and BMP pictures found anywhere, delimited by walking their structure: a JPEG by
+//! its marker segments and entropy-coded data up to the end-of-image marker, a PNG by its chunks up
+//! to `IEND`, a GIF by its blocks and sub-blocks up to the trailer, a BMP by the file size in its
+//! header once the header's geometry has been checked against it.
 //! Firmware embeds pictures in web servers, thumbnail caches and boot splash partitions; carving
 //! them exactly leaves what follows them to be examined, and keeps their compressed contents from
 //! being mistaken for anything else. The picture itself is the one member (`/image.jpg`,
-//! `/image.png`), so that a carved picture is a file of its own; a picture that is the whole content
+//! `/image.png`, `/image.gif`, `/image.bmp`), so that a carved picture is a file of its own; a picture that is the whole content
 //! adds nothing (the engine drops a member identical to its container).
 //!
 //! A picture at the start of a content that does not walk cleanly is left to [`super::media`],
@@ -12,11 +14,17 @@
 use crate::extract::{Entry, Extractor};
 use crate::format::{Format, FormatError, Magic, Probe, bytes};
 
-/// JPEG and PNG pictures.
+/// JPEG, PNG, GIF and BMP pictures.
 #[derive(Debug)]
 pub struct Picture;
 
-const MAGICS: &[Magic] = &[Magic::start(b"\xff\xd8\xff"), Magic::start(b"\x89PNG\r\n\x1a\n")];
+const MAGICS: &[Magic] = &[
+    Magic::start(b"\xff\xd8\xff"),
+    Magic::start(b"\x89PNG\r\n\x1a\n"),
+    Magic::start(b"GIF87a"),
+    Magic::start(b"GIF89a"),
+    Magic::start(b"BM"),
+];
 
 /// Upper bound on marker segments or chunks walked, so that a hostile file costs little.
 const MAX_PARTS: usize = 100_000;
@@ -111,6 +119,105 @@ fn png_len(data: &[u8]) -> Option<usize> {
     None
 }
 
+/// The length of a GIF: header, logical screen descriptor and global colour table, then
+/// extension and image blocks (each a run of length-prefixed sub-blocks) up to the trailer byte.
+fn gif_len(data: &[u8]) -> Option<usize> {
+    if !(data.starts_with(b"GIF87a") || data.starts_with(b"GIF89a")) {
+        return None;
+    }
+    let (width, height) = (bytes::le16(data, 6)?, bytes::le16(data, 8)?);
+    if width == 0 || height == 0 {
+        return None;
+    }
+    let flags = *data.get(10)?;
+    let mut at = 13usize;
+    if flags & 0x80 != 0 {
+        at += 3 << ((flags & 7) + 1);
+    }
+    let mut images = 0usize;
+    for _ in 0..MAX_PARTS {
+        match *data.get(at)? {
+            0x3b => return (images > 0).then_some(at + 1),
+            0x21 => at = gif_sub_blocks(data, at + 2)?,
+            0x2c => {
+                let local = *data.get(at + 9)?;
+                at += 10;
+                if local & 0x80 != 0 {
+                    at += 3 << ((local & 7) + 1);
+                }
+                // The LZW minimum code size is 2 to 8 bits (1 is tolerated by decoders too).
+                if !(1..=11).contains(data.get(at)?) {
+                    return None;
+                }
+                at = gif_sub_blocks(data, at + 1)?;
+                images += 1;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Where the sub-blocks that start at `at` end: past the zero-length block that terminates them.
+fn gif_sub_blocks(data: &[u8], mut at: usize) -> Option<usize> {
+    for _ in 0..data.len() {
+        let len = usize::from(*data.get(at)?);
+        at += 1 + len;
+        if len == 0 {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// The length of a BMP: the file size its header states, when the header's geometry (one plane, a
+/// standard bit depth and compression, pixel data after the headers) fits inside it.
+fn bmp_len(data: &[u8]) -> Option<usize> {
+    if !data.starts_with(b"BM") || bytes::le32(data, 6)? != 0 {
+        return None;
+    }
+    let size = bytes::le32(data, 2)? as usize;
+    let pixels = bytes::le32(data, 10)? as usize;
+    let header = bytes::le32(data, 14)? as usize;
+    let (width, height, planes, bpp, compression) = match header {
+        12 => (
+            u64::from(bytes::le16(data, 18)?),
+            u64::from(bytes::le16(data, 20)?),
+            bytes::le16(data, 22)?,
+            bytes::le16(data, 24)?,
+            0,
+        ),
+        40 | 52 | 56 | 64 | 108 | 124 => (
+            u64::from(bytes::le32(data, 18)?),
+            // A negative height is a top-down picture.
+            u64::from((bytes::le32(data, 22)? as i32).unsigned_abs()),
+            bytes::le16(data, 26)?,
+            bytes::le16(data, 28)?,
+            bytes::le32(data, 30)?,
+        ),
+        _ => return None,
+    };
+    if planes != 1
+        || !matches!(bpp, 1 | 2 | 4 | 8 | 16 | 24 | 32)
+        || compression > 6
+        || !(1..=1 << 16).contains(&width)
+        || !(1..=1 << 16).contains(&height)
+        || pixels < 14 + header
+        || pixels >= size
+        || size > data.len()
+    {
+        return None;
+    }
+    // Uncompressed rows are padded to four bytes; the pixel array must fit in the stated size.
+    if matches!(compression, 0 | 3 | 6) {
+        let row = (u64::from(bpp) * width).div_ceil(32) * 4;
+        if pixels as u64 + row * height > size as u64 {
+            return None;
+        }
+    }
+    Some(size)
+}
+
 impl Format for Picture {
     fn name(&self) -> &'static str {
         "picture"
@@ -123,6 +230,10 @@ impl Format for Picture {
     fn probe(&self, data: &[u8]) -> Option<Probe> {
         let (kind, len) = if data.starts_with(b"\xff\xd8") {
             ("JPEG image", jpeg_len(data)?)
+        } else if data.starts_with(b"GIF") {
+            ("GIF image", gif_len(data)?)
+        } else if data.starts_with(b"BM") {
+            ("BMP image", bmp_len(data)?)
         } else {
             ("PNG image", png_len(data)?)
         };
@@ -136,11 +247,15 @@ impl Format for Picture {
     fn extract(&self, data: &[u8], out: &mut Extractor<'_>) -> Result<u64, FormatError> {
         let p = self
             .probe(data)
-            .ok_or_else(|| FormatError::invalid("not a complete JPEG or PNG picture"))?;
+            .ok_or_else(|| FormatError::invalid("not a complete JPEG, PNG, GIF or BMP picture"))?;
         out.describe(p.description);
         let len = p.length.unwrap_or(0);
         let name: &[u8] = if data.starts_with(b"\xff\xd8") {
             b"/image.jpg"
+        } else if data.starts_with(b"GIF") {
+            b"/image.gif"
+        } else if data.starts_with(b"BM") {
+            b"/image.bmp"
         } else {
             b"/image.png"
         };
@@ -151,7 +266,7 @@ impl Format for Picture {
 
 #[cfg(test)]
 mod tests {
-    use super::{jpeg_len, png_len};
+    use super::{bmp_len, gif_len, jpeg_len, png_len};
 
     /// A minimal JPEG: SOI, APP0, DQT-less frame header, SOS, scan data with a stuffed 0xFF and a
     /// restart marker, EOI.
@@ -186,5 +301,44 @@ mod tests {
         p.extend_from_slice(b"more");
         assert_eq!(png_len(&p), Some(n));
         assert_eq!(png_len(&p[..n - 1]), None);
+    }
+
+    #[test]
+    fn gif_is_delimited_by_its_trailer() {
+        // 2x1 pixels, a two-entry global colour table, a graphic control extension, one image.
+        let mut g = b"GIF89a\x02\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
+        g.extend_from_slice(b"\x21\xf9\x04\x00\x00\x00\x00\x00");
+        g.extend_from_slice(b"\x2c\x00\x00\x00\x00\x02\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b");
+        let n = g.len();
+        g.extend_from_slice(b"\x3b\x3b");
+        assert_eq!(gif_len(&g), Some(n));
+        assert_eq!(gif_len(&g[..n - 1]), None);
+        // A trailer with no image before it is not a picture.
+        assert_eq!(gif_len(b"GIF89a\x01\x00\x01\x00\x00\x00\x00\x3b"), None);
+    }
+
+    #[test]
+    fn bmp_size_must_hold_its_pixels() {
+        // 3x2 pixels at 24 bits: rows of 9 bytes padded to 12, 24 bytes of pixels after 54 bytes.
+        let mut b = b"BM".to_vec();
+        for v in [78u32, 0, 54, 40, 3, 2] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&24u16.to_le_bytes());
+        b.extend_from_slice(&[0; 24]);
+        b.extend_from_slice(&[0x55; 24]);
+        assert_eq!(b.len(), 78);
+        b.extend_from_slice(b"after");
+        assert_eq!(bmp_len(&b), Some(78));
+        // A stated size too small for the pixel array, or past the data, is rejected.
+        let mut short = b.clone();
+        short[2] = 77;
+        assert_eq!(bmp_len(&short), None);
+        assert_eq!(bmp_len(&b[..77]), None);
+        // Two planes is not a BMP.
+        let mut planes = b.clone();
+        planes[26] = 2;
+        assert_eq!(bmp_len(&planes), None);
     }
 }

@@ -74,11 +74,35 @@ fn zip64(extra: &[u8], m: &mut Member, had_usize: bool, had_csize: bool, had_loc
     }
 }
 
-/// The central directory: (members, end of the archive relative to `data`), or `None`.
+/// Upper bound on end-of-central-directory candidates examined, so that a hostile file costs little.
+const MAX_EOCD_CANDIDATES: usize = 4096;
+
+/// The central directory of the archive whose first local header is at the start of `data`:
+/// (members, end of the archive relative to `data`), or `None`.
+///
+/// Archives are often concatenated (a vendor image made of one ZIP per directory, an archive
+/// followed by another): the directory that belongs to this archive is the first one whose
+/// members start at this archive's first local header. When none does (offsets that are neither
+/// relative to this archive nor consistently shifted), the last directory with members is used, as
+/// readers that look only at the end of a file do.
 fn central(data: &[u8]) -> Option<(Vec<Member>, usize)> {
-    // The end record is within the last 64 KiB + 22 bytes (its comment is at most 64 KiB).
-    let from = data.len().saturating_sub(65_557);
-    let eocd = memchr::memmem::rfind(data.get(from..)?, END)? + from;
+    let mut fallback = None;
+    for eocd in memchr::memmem::find_iter(data, END).take(MAX_EOCD_CANDIDATES) {
+        let Some((members, end)) = central_at(data, eocd) else {
+            continue;
+        };
+        if members.iter().map(|m| m.local).min() == Some(0) {
+            return Some((members, end));
+        }
+        if !members.is_empty() {
+            fallback = Some((members, end));
+        }
+    }
+    fallback
+}
+
+/// The central directory described by the end record at `eocd`.
+fn central_at(data: &[u8], eocd: usize) -> Option<(Vec<Member>, usize)> {
     let entries = usize::from(bytes::le16(data, eocd + 10)?);
     let mut cd_size = u64::from(bytes::le32(data, eocd + 12)?);
     let mut cd_off = u64::from(bytes::le32(data, eocd + 16)?);
@@ -396,5 +420,65 @@ impl Format for Zip {
             member(data, m, start, out)?;
         }
         Ok(end.min(data.len()) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::central;
+
+    /// A ZIP archive of stored members, built by hand: local headers, central directory, end.
+    fn stored(members: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut z = Vec::new();
+        let mut dir = Vec::new();
+        for (name, body) in members {
+            let crc = crc32fast::hash(body);
+            let local = z.len() as u32;
+            z.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+            z.extend_from_slice(&crc.to_le_bytes());
+            z.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            z.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            z.extend_from_slice(&[0, 0]);
+            z.extend_from_slice(name);
+            z.extend_from_slice(body);
+            dir.extend_from_slice(b"PK\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+            dir.extend_from_slice(&crc.to_le_bytes());
+            dir.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            dir.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            dir.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            dir.extend_from_slice(&[0; 12]);
+            dir.extend_from_slice(&local.to_le_bytes());
+            dir.extend_from_slice(name);
+        }
+        let cd_off = z.len() as u32;
+        z.extend_from_slice(&dir);
+        z.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00");
+        z.extend_from_slice(&(members.len() as u16).to_le_bytes());
+        z.extend_from_slice(&(members.len() as u16).to_le_bytes());
+        z.extend_from_slice(&(dir.len() as u32).to_le_bytes());
+        z.extend_from_slice(&cd_off.to_le_bytes());
+        z.extend_from_slice(&[0, 0]);
+        z
+    }
+
+    #[test]
+    fn concatenated_archives_each_keep_their_own_directory() {
+        let first = stored(&[(b"a.txt", b"alpha"), (b"b.txt", b"beta")]);
+        let second = stored(&[(b"c.txt", b"gamma")]);
+        let mut data = first.clone();
+        data.extend_from_slice(b"vendor header between archives");
+        data.extend_from_slice(&second);
+        let (members, end) = central(&data).expect("first directory");
+        let names: Vec<&[u8]> = members.iter().map(|m| m.name.as_slice()).collect();
+        assert_eq!(names, [b"a.txt".as_slice(), b"b.txt"]);
+        assert_eq!(members[1].local, 30 + 5 + 5);
+        assert_eq!(end, first.len());
+        // Seen from the second archive, its own directory is the one that matches.
+        let at = data.len() - second.len();
+        let (members, end) = central(&data[at..]).expect("second directory");
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].name, b"c.txt");
+        assert_eq!(end, second.len());
     }
 }
