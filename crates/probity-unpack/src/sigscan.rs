@@ -3,7 +3,11 @@
 //!
 //! The search is leftmost-first (so it keeps the matcher's SIMD prefilter) and restarts one byte
 //! after each match, so overlapping magics are all found; magics that are prefixes of one another
-//! are checked together at each match position.
+//! are checked together at each match position. Formats whose magic only counts at the start of a
+//! content (anchored: weak or textual magics, some a single byte) stay out of the automaton and
+//! are checked at offset 0 alone; in it, their one-byte magics matched thousands of times per
+//! image. The automaton is a DFA: with some 300 magics no prefilter applies, and the DFA scans
+//! 2–3 times faster than the default NFA.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
@@ -28,6 +32,9 @@ pub struct Scanner {
     /// Per distinct magic: every magic that is a prefix of it or that it is a prefix of.
     related: Vec<Vec<usize>>,
     anchored: Vec<bool>,
+    /// Magics of anchored formats: (format index, magic, offset of the magic in the structure),
+    /// checked only for a structure at offset 0.
+    at_start: Vec<(usize, Vec<u8>, usize)>,
 }
 
 impl Scanner {
@@ -35,8 +42,13 @@ impl Scanner {
     pub fn new(formats: &[&dyn Format]) -> Result<Scanner, String> {
         let mut magics: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<(usize, usize)>> = Vec::new();
+        let mut at_start = Vec::new();
         for (fi, f) in formats.iter().enumerate() {
             for m in f.magics() {
+                if f.anchored() {
+                    at_start.push((fi, m.bytes.to_vec(), m.at));
+                    continue;
+                }
                 let i = match magics.iter().position(|x| x.as_slice() == m.bytes) {
                     Some(i) => i,
                     None => {
@@ -61,6 +73,7 @@ impl Scanner {
             .collect();
         let matcher = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&magics)
             .map_err(|e| format!("can not compile the format signatures: {e}"))?;
         Ok(Scanner {
@@ -69,6 +82,7 @@ impl Scanner {
             owners,
             related,
             anchored: formats.iter().map(|f| f.anchored()).collect(),
+            at_start,
         })
     }
 
@@ -99,6 +113,16 @@ impl Scanner {
         let longest = self.magics.iter().map(Vec::len).max().unwrap_or(1);
         let hi = to.saturating_add(longest - 1).min(data.len());
         let mut out = Vec::new();
+        if from == 0 {
+            for (format, magic, offset) in &self.at_start {
+                if data.get(*offset..).is_some_and(|rest| rest.starts_with(magic)) {
+                    out.push(Candidate {
+                        start: 0,
+                        format: *format,
+                    });
+                }
+            }
+        }
         let mut at = from;
         while at < to {
             let Some(m) = self.matcher.find(Input::new(data).range(at..hi)) else {

@@ -1,5 +1,5 @@
 //! Formats Probity recognises but does not unpack yet: archives and file systems that turn up in
-//! firmware and on evaluation benches (ARJ, CAB, LHA, lrzip, ZOO, ZPAQ, StuffIt, shell archives,
+//! firmware and on evaluation benches (ARJ, CAB, LHA, RAR, ARC, lrzip, ZOO, ZPAQ, StuffIt, shell archives,
 //! QCOW, btrfs, F2FS, JFS, Minix, ReiserFS, UDF, XFS, HFS+, NTFS).
 //!
 //! Each is validated by more than its magic (a header checksum, version fields, a second magic),
@@ -121,6 +121,72 @@ pub const LRZIP: Known = Known {
     magics: &[at(b"LRZI\0", 0)],
     anchored: false,
     check: |d| (*d.get(5)? <= 20).then_some(None),
+};
+
+/// RAR 1.5–4.x (the marker block, then a main header whose CRC-16 matches) and RAR 5 (the main
+/// header's CRC-32 matches).
+pub const RAR: Known = Known {
+    name: "rar",
+    what: "RAR archive",
+    magics: &[at(b"Rar!\x1a\x07\x00", 0), at(b"Rar!\x1a\x07\x01\x00", 0)],
+    anchored: false,
+    check: |d| {
+        if d.get(6)? == &0 {
+            let size = usize::from(bytes::le16(d, 12)?);
+            if *d.get(9)? != 0x73 || size < 7 {
+                return None;
+            }
+            let crc = crc32fast::hash(bytes::slice(d, 9, size - 2)?) & 0xffff;
+            (crc == u32::from(bytes::le16(d, 7)?)).then_some(None)
+        } else {
+            // A variable-length integer: 7 bits per byte, high bit set while more follow.
+            let (mut size, mut n) = (0usize, 0usize);
+            loop {
+                let b = *d.get(12 + n)?;
+                size |= usize::from(b & 0x7f) << (7 * n);
+                n += 1;
+                if b & 0x80 == 0 {
+                    break;
+                }
+                if n == 3 {
+                    return None;
+                }
+            }
+            let crc = crc32fast::hash(bytes::slice(d, 12, n + size)?);
+            (crc == bytes::le32(d, 8)?).then_some(None)
+        }
+    },
+};
+
+/// ARC (SEA's archiver, 1985): a chain of member headers (0x1A, a method, a NUL-terminated
+/// 13-byte name, the compressed size) ending in 0x1A 0x00; weak magic, so only at the start of a
+/// content and only when the chain walks to its end marker.
+pub const ARC: Known = Known {
+    name: "arc",
+    what: "ARC archive",
+    magics: &[at(b"\x1a", 0)],
+    anchored: true,
+    check: |d| {
+        let mut at = 0usize;
+        for members in 0..100_000 {
+            if *d.get(at)? != 0x1a {
+                return None;
+            }
+            let method = *d.get(at + 1)?;
+            if method == 0 {
+                return (members > 0).then_some(Some(at as u64 + 2));
+            }
+            let name = bytes::slice(d, at + 2, 13)?;
+            let len = name.iter().position(|&b| b == 0)?;
+            if method > 20 || len == 0 || !name[..len].iter().all(|b| b.is_ascii_graphic()) {
+                return None;
+            }
+            let size = bytes::le32(d, at + 15)? as usize;
+            let header = if method == 1 { 25 } else { 29 };
+            at = at.checked_add(header)?.checked_add(size)?;
+        }
+        None
+    },
 };
 
 /// ZOO: the text banner and the magic number at 20.
@@ -333,5 +399,44 @@ mod tests {
         ntfs[510] = 0x55;
         ntfs[511] = 0xaa;
         assert_eq!(NTFS.probe(&ntfs).unwrap().length, Some(8 * 512));
+    }
+
+    #[test]
+    fn rar_headers_need_their_checksums() {
+        // RAR 5: signature, CRC-32, then a main header of 3 bytes (size 3, type 1, flags 0, 0).
+        let body = [3u8, 1, 0, 0];
+        let mut rar5 = b"Rar!\x1a\x07\x01\x00".to_vec();
+        rar5.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        rar5.extend_from_slice(&body);
+        assert_eq!(RAR.probe(&rar5).unwrap().length, None);
+        rar5[14] ^= 1;
+        assert!(RAR.probe(&rar5).is_none());
+        // RAR 4: marker block, then the 13-byte main header whose CRC-16 covers bytes 2..13.
+        let mut main = vec![0x73u8, 0, 0, 13, 0];
+        main.extend_from_slice(&[0; 6]);
+        let crc = (crc32fast::hash(&main) & 0xffff) as u16;
+        let mut rar4 = b"Rar!\x1a\x07\x00".to_vec();
+        rar4.extend_from_slice(&crc.to_le_bytes());
+        rar4.extend_from_slice(&main);
+        assert!(RAR.probe(&rar4).is_some());
+        rar4[7] ^= 1;
+        assert!(RAR.probe(&rar4).is_none());
+    }
+
+    #[test]
+    fn arc_is_delimited_by_its_end_marker() {
+        // One stored member (method 2, 29-byte header) of 3 bytes, then the end marker.
+        let mut arc = vec![0x1a, 2];
+        arc.extend_from_slice(b"A.TXT\0\0\0\0\0\0\0\0");
+        arc.extend_from_slice(&3u32.to_le_bytes());
+        arc.extend_from_slice(&[0; 6]);
+        arc.extend_from_slice(&3u32.to_le_bytes());
+        arc.extend_from_slice(b"abc\x1a\x00trailing");
+        assert_eq!(ARC.probe(&arc).unwrap().length, Some(29 + 3 + 2));
+        // No end marker, an empty chain or an unprintable name: not an archive.
+        assert!(ARC.probe(&arc[..33]).is_none());
+        assert!(ARC.probe(b"\x1a\x00").is_none());
+        arc[2] = 0x07;
+        assert!(ARC.probe(&arc).is_none());
     }
 }

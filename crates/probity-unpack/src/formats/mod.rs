@@ -155,6 +155,8 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &known::ARJ,
         &known::CAB,
         &known::LHA,
+        &known::RAR,
+        &known::ARC,
         &known::LRZIP,
         &known::ZOO,
         &known::ZPAQ,
