@@ -50,6 +50,7 @@ pub mod minifs;
 pub mod netgear_chk;
 pub mod paths;
 pub mod picture;
+pub mod pkcs7;
 pub mod postscript;
 pub mod programstore;
 pub mod realtek_cvimg;
@@ -107,6 +108,7 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &gm8126::Gm8126,
         &ambarella::Ambarella,
         &matter_ota::MatterOta,
+        &pkcs7::Pkcs7,
         &tenvis::TenvisPk2,
         &bosch::Bosch,
         &dlink_shrs::DlinkShrs,
