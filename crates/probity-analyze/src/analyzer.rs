@@ -4,10 +4,14 @@
 //! [`Analyzer::analyze_content`] once per distinct content (identical files are analysed once, in
 //! parallel), and [`Analyzer::analyze_tree`] once per scan with the whole artifact tree (for checks
 //! that relate several files, such as a boot script and the daemon it starts). It reports
-//! [`Draft`]s; the engine turns them into findings with locators and fingerprints, so analyzers
-//! never deal with where their content came from.
+//! [`Draft`]s into an [`Output`]; the engine turns them into findings with locators and
+//! fingerprints, so analyzers never deal with where their content came from. Inventory items
+//! (accounts, keys, services) go into the same output with their locators
+//! (`tree.locator(id)`), and the engine merges and sorts them.
 
-use probity_model::{ArtifactId, Confidence, Evidence, RuleDescriptor, RuleId, Severity, Sha256};
+use std::path::PathBuf;
+
+use probity_model::{ArtifactId, Confidence, Evidence, Inventory, RuleDescriptor, RuleId, Severity, Sha256};
 use probity_unpack::Tree;
 
 /// A finding as an analyzer reports it, before the engine locates and fingerprints it.
@@ -48,6 +52,31 @@ impl Draft {
     }
 }
 
+/// What an analyzer call produces: finding drafts and inventory items.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Findings, before the engine locates and fingerprints them.
+    pub drafts: Vec<Draft>,
+    /// Inventory items, already located.
+    pub inventory: Inventory,
+}
+
+impl Output {
+    /// Adds a finding draft.
+    pub fn push(&mut self, draft: Draft) {
+        self.drafts.push(draft);
+    }
+}
+
+/// Settings that analyzers read (from the command line), shared by every call.
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisOptions {
+    /// Extra password candidates, one per line (`--wordlist`).
+    pub wordlist: Option<PathBuf>,
+    /// SHA-256 fingerprints of publicly leaked keys, one per line (`--known-keys`).
+    pub known_keys: Option<PathBuf>,
+}
+
 /// What a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
@@ -72,6 +101,8 @@ pub struct ContentContext<'a> {
     pub covered: &'a [(u64, u64)],
     /// The whole tree, for names and metadata.
     pub tree: &'a Tree,
+    /// Settings from the command line.
+    pub options: &'a AnalysisOptions,
 }
 
 impl ContentContext<'_> {
@@ -88,6 +119,8 @@ impl ContentContext<'_> {
 pub struct TreeContext<'a> {
     /// The whole tree.
     pub tree: &'a Tree,
+    /// Settings from the command line.
+    pub options: &'a AnalysisOptions,
 }
 
 /// A failure of an analyzer on one content or tree; recorded as a problem, the scan goes on.
@@ -105,16 +138,12 @@ pub trait Analyzer: Send + Sync + std::fmt::Debug {
     fn rules(&self) -> &[RuleDescriptor];
 
     /// Looks at one distinct content.
-    fn analyze_content(
-        &self,
-        _cx: &ContentContext<'_>,
-        _out: &mut Vec<Draft>,
-    ) -> Result<(), AnalyzerFailure> {
+    fn analyze_content(&self, _cx: &ContentContext<'_>, _out: &mut Output) -> Result<(), AnalyzerFailure> {
         Ok(())
     }
 
     /// Looks at the whole tree, once per scan.
-    fn analyze_tree(&self, _cx: &TreeContext<'_>, _out: &mut Vec<Draft>) -> Result<(), AnalyzerFailure> {
+    fn analyze_tree(&self, _cx: &TreeContext<'_>, _out: &mut Output) -> Result<(), AnalyzerFailure> {
         Ok(())
     }
 }

@@ -18,7 +18,9 @@ use probity_unpack::{Limits, Progress, Tree, Unpacker, tree};
 use rayon::prelude::*;
 
 use crate::AnalyzeError;
-use crate::analyzer::{Analyzer, AnalyzerFailure, ContentContext, Draft, Subject, TreeContext};
+use crate::analyzer::{
+    AnalysisOptions, Analyzer, AnalyzerFailure, ContentContext, Draft, Output, Subject, TreeContext,
+};
 use crate::analyzers::registry;
 use crate::rules::{RuleFilter, ruleset_info};
 
@@ -31,6 +33,8 @@ pub struct ScanOptions {
     pub rules: RuleFilter,
     /// A timestamp to record (RFC 3339); `None` keeps the report byte-identical across runs.
     pub timestamp: Option<String>,
+    /// Settings the analyzers read.
+    pub analysis: AnalysisOptions,
 }
 
 /// Scans the input at `path` with every registered analyzer.
@@ -78,30 +82,36 @@ pub fn analyze(
                 .and_then(|id| covered.get(id))
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            analyze_one(&tree, &active, *sha, ids, ranges, progress)
+            analyze_one(&tree, &active, *sha, ids, ranges, &opts.analysis, progress)
         })
         .collect();
-    let per_tree: Vec<(Vec<Draft>, Vec<Problem>)> = active
+    let per_tree: Vec<(Output, Vec<Problem>)> = active
         .par_iter()
         .map(|a| {
-            let mut drafts = Vec::new();
+            let mut output = Output::default();
             let mut problems = Vec::new();
+            let cx = TreeContext {
+                tree: &tree,
+                options: &opts.analysis,
+            };
             run_guarded(
                 *a,
                 None,
                 &mut problems,
-                |out| a.analyze_tree(&TreeContext { tree: &tree }, out),
-                &mut drafts,
+                |out| a.analyze_tree(&cx, out),
+                &mut output,
             );
-            (drafts, problems)
+            (output, problems)
         })
         .collect();
 
     let mut unread_contents: BTreeMap<Sha256, String> = BTreeMap::new();
     let mut problems: Vec<Problem> = Vec::new();
     let mut drafts = Vec::new();
+    let mut inventory = Inventory::default();
     for (d, p, unread) in per_content {
-        drafts.extend(d);
+        drafts.extend(d.drafts);
+        merge_inventory(&mut inventory, d.inventory);
         problems.extend(p);
         if let Some((id, reason)) = unread
             && let Some(sha) = tree.artifact(id).and_then(|a| a.sha256)
@@ -110,9 +120,11 @@ pub fn analyze(
         }
     }
     for (d, p) in per_tree {
-        drafts.extend(d);
+        drafts.extend(d.drafts);
+        merge_inventory(&mut inventory, d.inventory);
         problems.extend(p);
     }
+    inventory.sort();
 
     let rules: BTreeMap<RuleId, &RuleDescriptor> = active
         .iter()
@@ -190,13 +202,20 @@ pub fn analyze(
         rules,
         findings,
         artifacts,
-        inventory: Inventory::default(),
+        inventory,
         coverage,
         problems,
     }
 }
 
-type ContentOutcome = (Vec<Draft>, Vec<Problem>, Option<(ArtifactId, String)>);
+type ContentOutcome = (Output, Vec<Problem>, Option<(ArtifactId, String)>);
+
+fn merge_inventory(into: &mut Inventory, from: Inventory) {
+    into.components.extend(from.components);
+    into.accounts.extend(from.accounts);
+    into.keys.extend(from.keys);
+    into.services.extend(from.services);
+}
 
 fn analyze_one(
     tree: &Tree,
@@ -204,9 +223,10 @@ fn analyze_one(
     sha: Sha256,
     ids: &[ArtifactId],
     covered: &[(u64, u64)],
+    options: &AnalysisOptions,
     progress: &dyn Progress,
 ) -> ContentOutcome {
-    let mut drafts = Vec::new();
+    let mut drafts = Output::default();
     let mut problems = Vec::new();
     let Some(&first) = ids.first() else {
         return (drafts, problems, None);
@@ -220,6 +240,7 @@ fn analyze_one(
                 artifacts: ids,
                 covered,
                 tree,
+                options,
             };
             for a in active {
                 run_guarded(
@@ -252,13 +273,14 @@ fn run_guarded(
     analyzer: &dyn Analyzer,
     artifact: Option<ArtifactId>,
     problems: &mut Vec<Problem>,
-    call: impl FnOnce(&mut Vec<Draft>) -> Result<(), AnalyzerFailure>,
-    drafts: &mut Vec<Draft>,
+    call: impl FnOnce(&mut Output) -> Result<(), AnalyzerFailure>,
+    output: &mut Output,
 ) {
-    let mut local = Vec::new();
+    let mut local = Output::default();
     let message = match catch_unwind(AssertUnwindSafe(|| call(&mut local))) {
         Ok(Ok(())) => {
-            drafts.extend(local);
+            output.drafts.extend(local.drafts);
+            merge_inventory(&mut output.inventory, local.inventory);
             return;
         }
         Ok(Err(e)) => e.to_string(),

@@ -17,7 +17,7 @@ pub mod analyzers;
 pub mod engine;
 pub mod rules;
 
-pub use analyzer::{Analyzer, ContentContext, Draft, Subject, TreeContext};
+pub use analyzer::{AnalysisOptions, Analyzer, ContentContext, Draft, Output, Subject, TreeContext};
 pub use engine::{ScanOptions, analyze, scan};
 pub use rules::{RuleFilter, ruleset_info};
 

@@ -60,6 +60,14 @@ pub struct ScanArgs {
     /// Exclude rules: an id (PRB-IND-001) or a prefix ending in * (PRB-IND-*). Repeatable.
     #[arg(long = "exclude-rule", value_name = "PATTERN")]
     pub exclude_rules: Vec<String>,
+    /// Extra password candidates to try against the hashes found, one per line (in addition to the
+    /// built-in list of default and common credentials).
+    #[arg(long, value_name = "FILE")]
+    pub wordlist: Option<PathBuf>,
+    /// SHA-256 fingerprints of publicly leaked keys, one per line (hex; `#` starts a comment): keys
+    /// in the input with one of these fingerprints are reported as known-compromised.
+    #[arg(long, value_name = "FILE")]
+    pub known_keys: Option<PathBuf>,
     /// Bounds on reading and unpacking.
     #[command(flatten)]
     pub limits: LimitArgs,

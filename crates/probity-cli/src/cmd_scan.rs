@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use probity_analyze::{RuleFilter, ScanOptions, scan};
+use probity_analyze::{AnalysisOptions, RuleFilter, ScanOptions, scan};
 use probity_model::{Report, Severity};
 use probity_report::{human, json, sarif, text};
 
@@ -14,10 +14,26 @@ use crate::progress::Bar;
 use crate::{EXIT_FINDINGS, EXIT_OK};
 
 pub fn run(cli: &Cli, a: &ScanArgs) -> Result<u8> {
+    // Files named on the command line are checked now: a typo is a usage error, not a problem
+    // buried in the report.
+    for (flag, path) in [("--wordlist", &a.wordlist), ("--known-keys", &a.known_keys)] {
+        if let Some(p) = path {
+            fs::File::open(p).with_context(|| {
+                format!(
+                    "{flag}: can not open `{}`",
+                    probity_unpack::error::display_path(p)
+                )
+            })?;
+        }
+    }
     let opts = ScanOptions {
         limits: a.limits.limits(),
         rules: RuleFilter::excluding(&a.exclude_rules)?,
         timestamp: a.timestamp.then(crate::time::now_rfc3339),
+        analysis: AnalysisOptions {
+            wordlist: a.wordlist.clone(),
+            known_keys: a.known_keys.clone(),
+        },
     };
     let bar = Bar::new(cli.quiet, cli.verbose > 0);
     let report = scan(&a.path, &opts, &bar);

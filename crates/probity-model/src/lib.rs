@@ -38,7 +38,7 @@ pub use coverage::{
 pub use digest::{Sha256, Sha256Hasher};
 pub use evidence::{Evidence, EvidenceKind, Field, Instruction, Region, StringEncoding};
 pub use finding::{Finding, Fingerprint};
-pub use inventory::{Component, Inventory};
+pub use inventory::{Account, Component, Inventory, KeyMaterial, PasswordState, Service};
 pub use locator::{ByteRange, Hop, Locator};
 pub use problem::{Problem, Stage};
 pub use report::{

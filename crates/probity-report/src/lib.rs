@@ -17,4 +17,5 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 pub mod text;
+pub mod text_inventory;
 pub mod verify;

@@ -1,5 +1,6 @@
 //! The text report: what a person needs in ten seconds. Input identity, findings by severity, the
-//! most severe findings with where they are, coverage, and problems. Everything that came from the
+//! most severe findings with where they are, the inventory of who can get in (accounts, services,
+//! keys: [`crate::text_inventory`]), coverage, and problems. Everything that came from the
 //! input is escaped, so a hostile file name can not rewrite the terminal.
 
 use std::io::{self, Write};
@@ -202,6 +203,7 @@ pub fn write(report: &Report, opts: &TextOptions, out: &mut dyn Write) -> io::Re
     }
     writeln!(out)?;
 
+    crate::text_inventory::write(report, &|h| paint(c, "1", h), out)?;
     let cov = &report.coverage;
     writeln!(
         out,

@@ -13,7 +13,7 @@ use probity_model::{Confidence, Evidence, RuleDescriptor, RuleDoc, RuleId, Sever
 use serde::Deserialize;
 
 use crate::AnalyzeError;
-use crate::analyzer::{Analyzer, AnalyzerFailure, ContentContext, Draft};
+use crate::analyzer::{Analyzer, AnalyzerFailure, ContentContext, Draft, Output};
 
 /// The analyzer's id.
 pub const ID: &str = "indicators";
@@ -224,7 +224,7 @@ impl Analyzer for Indicators {
         &self.rules
     }
 
-    fn analyze_content(&self, cx: &ContentContext<'_>, out: &mut Vec<Draft>) -> Result<(), AnalyzerFailure> {
+    fn analyze_content(&self, cx: &ContentContext<'_>, out: &mut Output) -> Result<(), AnalyzerFailure> {
         // A hit inside a member that is a byte-exact range of this content is the member's.
         for (index, (count, starts)) in self.hits(cx.data, &|o, l| cx.is_covered(o, l)) {
             let Some(ind) = self.indicators.get(index) else {
