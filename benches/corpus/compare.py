@@ -83,6 +83,14 @@ def main():
             for name in names:
                 samples.append(os.path.relpath(os.path.join(root, name), corpus))
     samples.sort()
+    print("# Corpus comparison: probity unpack vs binwalk v3\n", file=out)
+    print(
+        "Written by `python3 benches/corpus/compare.py ../shared/corpus docs/corpus-comparison.md` (see\n"
+        "`docs/benchmarks.md`, \"Real-world formats\"). \"explained\": bytes of the sample inside recognised\n"
+        "structures; \"with padding\": the same plus zero or 0xFF padding; \"problems\": entries in Probity's\n"
+        "manifest; \"binwalk failed\": binwalk's \"extraction failed\" lines.\n",
+        file=out,
+    )
     print("| sample | bytes | explained | with padding | probity files | problems | probity s | binwalk files | binwalk failed | binwalk s |", file=out)
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", file=out)
     totals = {"pf": 0, "bf": 0, "pt": 0.0, "bt": 0.0, "pfail": 0, "bfail": 0, "more": 0, "fewer": 0, "btimeout": 0}
