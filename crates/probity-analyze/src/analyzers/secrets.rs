@@ -471,6 +471,8 @@ fn strings(data: &[u8]) -> Vec<(usize, &[u8])> {
 /// default logins. Labels and prompts (`Password:`) and generic words (`user`) are left out: next
 /// to them, clean binaries store option names and algorithm names (measured on Debian binaries).
 fn is_user_or_label(s: &[u8]) -> bool {
+    // Generic words (`debug`, `operator`, `manager`) were dropped after they matched option and
+    // symbol names in /usr/bin (docs/benchmarks.md).
     const WORDS: &[&str] = &[
         "root",
         "admin",
@@ -480,12 +482,7 @@ fn is_user_or_label(s: &[u8]) -> bool {
         "super",
         "superuser",
         "telnetadmin",
-        "operator",
-        "tech",
         "supervisor",
-        "manager",
-        "factory",
-        "debug",
     ];
     let lower = String::from_utf8_lossy(s.trim_ascii()).to_ascii_lowercase();
     WORDS.contains(&lower.as_str())
@@ -494,10 +491,10 @@ fn is_user_or_label(s: &[u8]) -> bool {
 /// Whether a string is shaped like a password: 4–32 bytes, no space, at least two character
 /// classes, and not a format string, path, identifier, version or file name.
 fn looks_like_password(s: &[u8]) -> bool {
-    if !(4..=32).contains(&s.len())
-        || s.iter()
-            .any(|&b| b == b' ' || b == b'\t' || b == b'%' || b == b'/')
-    {
+    // Letters, digits and the punctuation people put in passwords; brackets, quotes, separators
+    // and path or format characters mark code and text (`(unknown)`, `operator<`, `a::b`).
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"!@#$^&*_+=.?~-".contains(&b);
+    if !(4..=32).contains(&s.len()) || !s.iter().all(|&b| allowed(b)) {
         return false;
     }
     let classes = [
@@ -855,8 +852,10 @@ impl Secrets {
     }
 
     fn find_in_text(&self, cx: &ContentContext<'_>, path: &[u8], out: &mut Output) {
-        let config = is_config_name(path);
         let script = is_script(path, cx.data);
+        // Shell variables in scripts hold commands as often as values (`cat_passwd='cat
+        // /etc/passwd'`): scripts are read for command lines only.
+        let config = is_config_name(path) && !script;
         let (mut configs, mut scripts) = (0, 0);
         for (n, offset, line) in lines(cx.data) {
             if config && configs < MAX_PER_RULE {
