@@ -291,8 +291,13 @@ impl Format for Dji {
                 out.entry(Entry::file(path));
                 continue;
             }
-            let start = m.offset as usize;
-            let end = usize::try_from(m.end()).unwrap_or(usize::MAX).min(data.len());
+            // A module that starts past the end of the data has nothing present (and is recorded
+            // as an empty region at the end, never outside the data).
+            let start = (m.offset as usize).min(data.len());
+            let end = usize::try_from(m.end())
+                .unwrap_or(usize::MAX)
+                .min(data.len())
+                .max(start);
             let stored = data.get(start..end).unwrap_or_default();
             if (stored.len() as u64) < u64::from(m.stored_len) {
                 out.note(format!(
@@ -536,6 +541,24 @@ mod tests {
         let (_, members, notes, _, _) = run(&huge);
         assert_eq!(members.len(), 3);
         assert!(notes.iter().any(|n| n.contains("truncated")), "{notes:?}");
+    }
+
+    #[test]
+    fn module_past_the_end_stays_inside_the_data() {
+        // Found by fuzzing (format_dji): a module whose offset lies beyond the data was recorded
+        // as a region starting outside it.
+        let mut d = package(&sample_modules());
+        let at = HEADER_LEN + 2 * ENTRY_LEN + 8;
+        let past = d.len() as u32 + 100;
+        d[at..at + 4].copy_from_slice(&past.to_le_bytes());
+        crate::fuzzing::run_format("dji", &d);
+        let (_, members, notes, _, _) = run(&d);
+        assert_eq!(members.len(), 3);
+        assert_eq!(members[2].1, b"");
+        assert!(
+            notes.iter().any(|n| n.contains("truncated, 0 of 12 bytes")),
+            "{notes:?}"
+        );
     }
 
     #[test]
