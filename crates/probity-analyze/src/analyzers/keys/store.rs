@@ -1,0 +1,202 @@
+//! Key stores: PKCS#12 (RFC 7292), PKCS#7 / CMS signed data (its certificates), and Java's JKS.
+//!
+//! What is stored in the clear is read (certificates, unencrypted key bags); what is encrypted is
+//! counted and reported as encrypted key material. Passwords are not tried: decrypting PKCS#12
+//! needs its own key derivation and RC2 / 3DES / AES, and JKS its SHA-1 key protector, which this
+//! analyzer does not implement (yet).
+
+use super::der::{self, OCTET_STRING, OID, SEQUENCE, Tlv, children, expect, oid_text};
+
+/// Most entries read from one store.
+const MAX_ENTRIES: usize = 1024;
+
+/// What a store holds, as far as it can be read without a password.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreContents<'a> {
+    /// DER certificates in the clear.
+    pub certificates: Vec<&'a [u8]>,
+    /// Unencrypted PKCS#8 private keys.
+    pub keys: Vec<&'a [u8]>,
+    /// Encrypted private keys (shrouded key bags, JKS key entries).
+    pub encrypted_keys: usize,
+    /// Encrypted sections whose contents are unknown (PKCS#12 encryptedData).
+    pub encrypted_sections: usize,
+    /// JKS aliases, with their entry type (`private-key`, `trusted-certificate`).
+    pub aliases: Vec<(String, &'static str)>,
+}
+
+const OID_DATA: &str = "1.2.840.113549.1.7.1";
+const OID_SIGNED: &str = "1.2.840.113549.1.7.2";
+const OID_ENCRYPTED: &str = "1.2.840.113549.1.7.6";
+const BAG_KEY: &str = "1.2.840.113549.1.12.10.1.1";
+const BAG_SHROUDED: &str = "1.2.840.113549.1.12.10.1.2";
+const BAG_CERT: &str = "1.2.840.113549.1.12.10.1.3";
+const CERT_X509: &str = "1.2.840.113549.1.9.22.1";
+
+/// A PKCS#12 PFX: version 3, then a ContentInfo of type data.
+pub fn pkcs12(der: &[u8]) -> Option<StoreContents<'_>> {
+    let (pfx, _) = expect(der, SEQUENCE)?;
+    let (version, rest) = expect(pfx.value, der::INTEGER)?;
+    if version.value != [3] {
+        return None;
+    }
+    let (auth_safe, _) = expect(rest, SEQUENCE)?;
+    let safes = data_content(auth_safe.value)?;
+    let (list, _) = expect(safes, SEQUENCE)?;
+    let mut out = StoreContents::default();
+    for ci in children(list.value, MAX_ENTRIES)? {
+        let (oid, rest) = expect(ci.value, OID)?;
+        match oid_text(oid.value)?.as_str() {
+            OID_DATA => {
+                let (bags, _) = expect(data_content(ci.value)?, SEQUENCE)?;
+                for bag in children(bags.value, MAX_ENTRIES)? {
+                    safe_bag(bag, &mut out);
+                }
+            }
+            OID_ENCRYPTED => {
+                expect(rest, 0xa0)?;
+                out.encrypted_sections += 1;
+            }
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// The OCTET STRING inside a ContentInfo of type data (`value` is the ContentInfo's content).
+fn data_content(value: &[u8]) -> Option<&[u8]> {
+    let (oid, rest) = expect(value, OID)?;
+    if oid_text(oid.value)? != OID_DATA {
+        return None;
+    }
+    let (explicit, _) = expect(rest, 0xa0)?;
+    let (octets, _) = expect(explicit.value, OCTET_STRING)?;
+    Some(octets.value)
+}
+
+fn safe_bag<'a>(bag: Tlv<'a>, out: &mut StoreContents<'a>) {
+    let Some((oid, rest)) = expect(bag.value, OID) else {
+        return;
+    };
+    let Some((value, _)) = expect(rest, 0xa0) else {
+        return;
+    };
+    match oid_text(oid.value).as_deref() {
+        Some(BAG_KEY) => out.keys.push(value.value),
+        Some(BAG_SHROUDED) => out.encrypted_keys += 1,
+        Some(BAG_CERT) => {
+            let cert = expect(value.value, SEQUENCE).and_then(|(s, _)| {
+                let (id, rest) = expect(s.value, OID)?;
+                (oid_text(id.value)? == CERT_X509).then_some(())?;
+                let (explicit, _) = expect(rest, 0xa0)?;
+                let (octets, _) = expect(explicit.value, OCTET_STRING)?;
+                Some(octets.value)
+            });
+            if let Some(c) = cert {
+                out.certificates.push(c);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The certificates of a PKCS#7 / CMS ContentInfo of type signedData.
+pub fn pkcs7_certificates(der: &[u8]) -> Option<Vec<&[u8]>> {
+    let (ci, _) = expect(der, SEQUENCE)?;
+    let (oid, rest) = expect(ci.value, OID)?;
+    if oid_text(oid.value)? != OID_SIGNED {
+        return None;
+    }
+    let (explicit, _) = expect(rest, 0xa0)?;
+    let (signed, _) = expect(explicit.value, SEQUENCE)?;
+    let fields = children(signed.value, 8)?;
+    let certs = fields.iter().find(|t| t.tag == 0xa0)?;
+    Some(
+        children(certs.value, MAX_ENTRIES)?
+            .into_iter()
+            .filter(|t| t.tag == SEQUENCE)
+            .map(|t| t.raw)
+            .collect(),
+    )
+}
+
+/// A reader of big-endian Java data.
+struct Java<'a>(&'a [u8]);
+
+impl<'a> Java<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let b = self.0.get(..n)?;
+        self.0 = self.0.get(n..)?;
+        Some(b)
+    }
+    fn u16(&mut self) -> Option<usize> {
+        let b = self.take(2)?;
+        Some(usize::from(u16::from_be_bytes([*b.first()?, *b.get(1)?])))
+    }
+    fn u32(&mut self) -> Option<usize> {
+        let b = self.take(4)?;
+        usize::try_from(u32::from_be_bytes([
+            *b.first()?,
+            *b.get(1)?,
+            *b.get(2)?,
+            *b.get(3)?,
+        ]))
+        .ok()
+    }
+    fn utf(&mut self) -> Option<&'a [u8]> {
+        let n = self.u16()?;
+        self.take(n)
+    }
+}
+
+/// A Java KeyStore (`0xFEEDFEED`, versions 1 and 2): aliases, trusted certificates and the
+/// certificate chains of key entries; the keys themselves are protected by a password.
+pub fn jks(data: &[u8]) -> Option<StoreContents<'_>> {
+    let mut r = Java(data);
+    if r.take(4)? != [0xfe, 0xed, 0xfe, 0xed] {
+        return None;
+    }
+    let version = r.u32()?;
+    if version != 1 && version != 2 {
+        return None;
+    }
+    let count = r.u32()?;
+    if count > MAX_ENTRIES {
+        return None;
+    }
+    let mut out = StoreContents::default();
+    for _ in 0..count {
+        let tag = r.u32()?;
+        let alias = String::from_utf8_lossy(r.utf()?).into_owned();
+        r.take(8)?; // creation time
+        match tag {
+            1 => {
+                let n = r.u32()?;
+                r.take(n)?;
+                out.encrypted_keys += 1;
+                let chain = r.u32()?;
+                if chain > MAX_ENTRIES {
+                    return None;
+                }
+                for _ in 0..chain {
+                    out.certificates.push(jks_cert(&mut r, version)?);
+                }
+                out.aliases.push((alias, "private-key"));
+            }
+            2 => {
+                out.certificates.push(jks_cert(&mut r, version)?);
+                out.aliases.push((alias, "trusted-certificate"));
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn jks_cert<'a>(r: &mut Java<'a>, version: usize) -> Option<&'a [u8]> {
+    if version == 2 {
+        r.utf()?; // the certificate type, "X.509"
+    }
+    let n = r.u32()?;
+    r.take(n)
+}
