@@ -593,3 +593,52 @@ fn fact_crypto_material() {
         ]
     );
 }
+
+/// The key inventories of the two router images: TP-Link ships no key, certificate or
+/// authorized key in either (dropbear generates its host keys at first boot; the
+/// `-----BEGIN … PRIVATE KEY-----` strings in `dropbearmulti` and `libwpa_common.so` are format
+/// constants without a body), so both are empty and no key finding is made.
+#[test]
+fn router_images_carry_no_keys() {
+    let Some(c) = corpus() else { return };
+    for sample in [
+        "firmware/tplink-tl-wr841n-v10-3.16.9.bin",
+        "firmware/tplink-mt7628/rootfs.squashfs",
+    ] {
+        let (report, _) = scan(&c.join(sample), &[]);
+        assert_eq!(report["inventory"]["keys"], serde_json::json!([]), "{sample}");
+        assert!(
+            !finding_lines(&report).iter().any(|l| l.starts_with("PRB-KEY")),
+            "{sample}"
+        );
+        assert!(
+            !report["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["source"] == "keys"),
+            "{sample}"
+        );
+    }
+}
+
+/// The CableLabs code verification signature in front of the MaxLinear Puma 8 image, carved as
+/// `/signature.p7`: its two certificates (fingerprints as `openssl pkcs7 -print_certs` and
+/// `openssl pkey -pubout -outform DER | sha256sum` give them).
+#[test]
+fn maxlinear_signature_certificates() {
+    let Some(c) = corpus() else { return };
+    let (report, raw) = scan(
+        &c.join("formats/fact_extractor/maxlinear/maxlinear-puma-8-vendor-image.bin"),
+        &[],
+    );
+    validate_report_schema(&raw).unwrap();
+    assert_eq!(
+        key_lines(&report),
+        [
+            "/signature.p7 certificate pkcs7 rsa 2048 e80eccb34dcb95d2889e7feba903708f157ce80fa90038efd42e2feb6c466121 encrypted=false @60 | CN=Code Verification Certificate,O=Hitron Technologies Inc.,C=TW | CN=CableLabs CVC Certification Authority,OU=CVC CA01,O=CableLabs,C=US | 2016-02-16T18:13:43Z | 2026-02-16T18:13:43Z | self_signed=false",
+            "/signature.p7 certificate pkcs7 rsa 3072 236cb2253491e2ef85e274345ab98414f330f06fdb6502b94a3c5877fdf9b216 encrypted=false @1078 | CN=CableLabs CVC Certification Authority,OU=CVC CA01,O=CableLabs,C=US | CN=CableLabs Root Certification Authority,OU=Root CA01,O=CableLabs,C=US | 2014-10-28T00:00:00Z | 2049-10-27T23:59:59Z | self_signed=false",
+        ]
+    );
+    assert!(!finding_lines(&report).iter().any(|l| l.starts_with("PRB-KEY")));
+}

@@ -271,10 +271,13 @@ impl Analyzer for Keys {
     }
 
     fn analyze_content(&self, cx: &ContentContext<'_>, out: &mut Output) -> Result<(), AnalyzerFailure> {
-        // Items inside a completely unpacked member are the member's.
+        // Items inside a completely unpacked member are the member's. An item read from the
+        // whole content is this content's even so: the unpacker may record a structure that
+        // spans its whole content (a PKCS#7 file recognised as PKCS#7), whose "member" is this
+        // very content.
         let items: Vec<Found> = find_all(cx.data)
             .into_iter()
-            .filter(|f| !cx.is_covered(f.offset as u64, f.length as u64))
+            .filter(|f| f.whole_content || !cx.is_covered(f.offset as u64, f.length as u64))
             .collect();
         if let Ok(mut seen) = self.seen.lock() {
             seen.insert(cx.sha256, briefs(&items));
@@ -387,7 +390,7 @@ impl Analyzer for Keys {
                 let inside = |o: u64, l: u64| ranges.iter().any(|&(s, e)| o >= s && o.saturating_add(l) <= e);
                 let items: Vec<Found> = find_all(&data)
                     .into_iter()
-                    .filter(|f| !inside(f.offset as u64, f.length as u64))
+                    .filter(|f| f.whole_content || !inside(f.offset as u64, f.length as u64))
                     .collect();
                 Some((*sha, briefs(&items)))
             })

@@ -58,6 +58,9 @@ pub struct Found {
     pub length: usize,
     /// Extra facts for the evidence record (cipher, alias, …).
     pub notes: Vec<(String, String)>,
+    /// Found by reading the whole content as one structure (a DER file, a store, a Dropbear
+    /// key), not by a search inside it.
+    pub whole_content: bool,
 }
 
 impl Found {
@@ -75,6 +78,7 @@ impl Found {
             offset,
             length,
             notes: Vec::new(),
+            whole_content: false,
         }
     }
 
@@ -221,6 +225,14 @@ fn from_pem(b: &pem::Block, out: &mut Vec<Found>) {
 /// Contents that are, as a whole, one DER structure (trailing NUL or whitespace padding
 /// allowed) or a JKS store.
 fn whole_file(data: &[u8], out: &mut Vec<Found>) {
+    let before = out.len();
+    whole_file_items(data, out);
+    for f in out.iter_mut().skip(before) {
+        f.whole_content = true;
+    }
+}
+
+fn whole_file_items(data: &[u8], out: &mut Vec<Found>) {
     if let Some(k) = ssh::dropbear(data) {
         out.push(Found::new(Kind::PrivateKey, "dropbear", "dropbear", 0, data.len()).with_ssh(&k));
         return;
