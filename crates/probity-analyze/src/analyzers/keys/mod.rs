@@ -506,3 +506,6 @@ fn briefs(items: &[Found]) -> Vec<Brief> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
