@@ -127,6 +127,15 @@ fn finding_lines(report: &Value) -> Vec<String> {
     out
 }
 
+/// `assert_eq!` on sorted lines, naming what is missing and what is extra.
+fn assert_lines(mut got: Vec<String>, mut expected: Vec<String>) {
+    got.sort();
+    expected.sort();
+    let missing: Vec<&String> = expected.iter().filter(|e| !got.contains(e)).collect();
+    let extra: Vec<&String> = got.iter().filter(|g| !expected.contains(g)).collect();
+    assert_eq!(got, expected, "\nmissing: {missing:#?}\nextra: {extra:#?}");
+}
+
 fn len_of(root: &Path, rel: &str) -> usize {
     fs::metadata(root.join(rel.trim_start_matches('/')))
         .unwrap()
@@ -245,8 +254,20 @@ fn fixture_inventory_and_findings_are_exact() {
             "/etc/ssl/private/weak.key private-key pem rsa 1024 {} encrypted=false @0",
             f("weak")
         ),
-        // OpenSSL's PKCS#12 default: the key in a shrouded bag, the certificate encrypted.
-        "/etc/ssl/private/weak.p12 private-key pkcs12 - - - encrypted=true @0".to_string(),
+        // OpenSSL's PKCS#12 defaults (AES-256-CBC, PBKDF2), opened with the empty password.
+        format!(
+            "/etc/ssl/private/weak.p12 certificate pkcs12 rsa 1024 {} encrypted=false @0",
+            f("weakcert")
+        ) + &cert(
+            "weakcert",
+            "CN=router.local,O=Example Networks,C=DE",
+            "CN=router.local,O=Example Networks,C=DE",
+            true,
+        ),
+        format!(
+            "/etc/ssl/private/weak.p12 private-key pkcs12 rsa 1024 {} encrypted=false @0",
+            f("weak")
+        ),
         format!(
             "/etc/ssl/server.pem private-key pem ec 256 {} encrypted=false @0",
             f("server")
@@ -277,10 +298,7 @@ fn fixture_inventory_and_findings_are_exact() {
             f("embedded")
         ),
     ];
-    expected.sort();
-    let mut got = key_lines(&report);
-    got.sort();
-    assert_eq!(got, expected);
+    assert_lines(key_lines(&report), expected);
 
     // Findings, with the byte range each is located at.
     let pem = |rel: &str| len_of(&fx.root, rel) - 1; // the file without its final newline
@@ -350,6 +368,15 @@ fn fixture_inventory_and_findings_are_exact() {
             &f("weak"),
         ),
         key001(
+            "/etc/ssl/private/weak.p12",
+            0,
+            len_of(&fx.root, "/etc/ssl/private/weak.p12"),
+            "rsa 1024-bit",
+            " (TLS key)",
+            "pkcs12 (pkcs12, opened with the empty password)",
+            &f("weak"),
+        ),
+        key001(
             "/etc/ssl/server.pem",
             0,
             server_key_len,
@@ -392,6 +419,16 @@ fn fixture_inventory_and_findings_are_exact() {
             "PRB-KEY-002 medium /etc/ssl/private/weak.key@0+{} private key is rsa 1024-bit, below the 2048 bits required",
             pem("/etc/ssl/private/weak.key")
         ),
+        // The key and the certificate in the store are one finding with two pieces of evidence.
+        format!(
+            "PRB-KEY-002 medium /etc/ssl/private/weak.p12@0+{} private key is rsa 1024-bit, below the 2048 bits required",
+            len_of(&fx.root, "/etc/ssl/private/weak.p12")
+        ),
+        format!(
+            "PRB-KEY-003 medium /etc/ssl/private/weak.p12@0+{} the private key with fingerprint {} belongs to the certificate `CN=router.local,O=Example Networks,C=DE`: the device's identity is baked into the image",
+            len_of(&fx.root, "/etc/ssl/private/weak.p12"),
+            f("weak")
+        ),
         format!(
             "PRB-KEY-003 medium /etc/ssl/private/plain.p12@{}+{} the private key with fingerprint {} belongs to the certificate `CN=p12`: the device's identity is baked into the image",
             f("p12.offset"),
@@ -417,8 +454,7 @@ fn fixture_inventory_and_findings_are_exact() {
             "PRB-KEY-006 high /home/admin/.ssh/authorized_keys@{vendor_at}+{support_len} ec 256-bit SSH key is authorized to log in on every unit of the product"
         ),
     ];
-    expected.sort();
-    assert_eq!(finding_lines(&report), expected);
+    assert_lines(finding_lines(&report), expected);
 
     // Evidence: the key's bytes, its record, and for a match the certificate in the other file.
     let findings = report["findings"].as_array().unwrap();
@@ -427,11 +463,18 @@ fn fixture_inventory_and_findings_are_exact() {
         .find(|x| x["rule_id"] == "PRB-KEY-003" && member(&x["locations"][0]) == "/etc/ssl/private/weak.key")
         .unwrap();
     let ev = matched["evidence"].as_array().unwrap();
-    assert_eq!(ev.len(), 5, "{ev:#?}");
+    assert_eq!(ev.len(), 7, "{ev:#?}");
     assert_eq!(ev[0]["type"], "bytes");
     assert_eq!(ev[0]["region"]["offset"], 0);
-    let at: Vec<String> = [1, 3].iter().map(|&i| member(&ev[i]["at"])).collect();
-    assert_eq!(at, ["/etc/ssl/certs/weak.crt", "/etc/ssl/certs/weak.der"]);
+    let at: Vec<String> = [1, 3, 5].iter().map(|&i| member(&ev[i]["at"])).collect();
+    assert_eq!(
+        at,
+        [
+            "/etc/ssl/certs/weak.crt",
+            "/etc/ssl/certs/weak.der",
+            "/etc/ssl/private/weak.p12"
+        ]
+    );
     assert_eq!(ev[1]["region"]["length"], pem("/etc/ssl/certs/weak.crt"));
     assert_eq!(ev[2]["type"], "record");
     assert_eq!(ev[2]["fields"][1]["value"], f("weakcert"));
@@ -562,7 +605,9 @@ fn fact_crypto_material() {
         "/id_rsa.pub public-key ssh-public rsa 2048 23a1234b8e956c613002ea03de8c6949cd1e0e255b4b987d55ce99e50cf65df4 encrypted=false @0",
         "/id_rsa_encrypted private-key pem rsa - - encrypted=true @0",
         "/pkcs private-key der rsa 1024 44b02c76f5aedff79c26c5e5a14c36140b5317f6443cef357236e1f0bfe7d719 encrypted=false @0",
-        "/pkcs12 private-key pkcs12 - - - encrypted=true @0",
+        // Legacy OpenSSL PKCS#12 (RC2-40 certificate, 3DES key), opened with the empty password.
+        "/pkcs12 certificate pkcs12 rsa 2048 9a35b5a66ccbff3f57d154504dbb830958935f31c3748a0b321564420698bb45 encrypted=false @0 | emailAddress=fsdaf,CN=dsaf,OU=dsadf,O=sdfadf,L=asdsawe,ST=ASD,C=DD | emailAddress=fsdaf,CN=dsaf,OU=dsadf,O=sdfadf,L=asdsawe,ST=ASD,C=DD | 2016-02-10T15:18:37Z | 2017-02-09T15:18:37Z | self_signed=true",
+        "/pkcs12 private-key pkcs12 rsa 2048 9a35b5a66ccbff3f57d154504dbb830958935f31c3748a0b321564420698bb45 encrypted=false @0",
         "/ssl.crt certificate pem rsa 2048 0cb105c9fde5e262f7ffbba67f19ecc461d59d42cc9a7870dc4e6ddb3b919f00 encrypted=false @0 | CN=www.fkie.fraunhofer.de,OU=Services,OU=FKIE,O=Fraunhofer,L=Muenchen,ST=Bayern,C=DE | emailAddress=pki@fraunhofer.de,CN=Fraunhofer Service CA - G01,OU=Fraunhofer Corporate PKI,O=Fraunhofer,L=Muenchen,ST=Bayern,C=DE | 2014-07-03T13:38:22Z | 2017-08-31T17:37:11Z | self_signed=false",
         "/ssl.key private-key pem rsa 1024 7e364831a3d367f8aa7cc76c39426f75543569b95ab0b8841616e4d8e51a1055 encrypted=false @0",
     ];
@@ -580,17 +625,21 @@ fn fact_crypto_material() {
                 .to_string()
         })
         .collect();
-    assert_eq!(
+    assert_lines(
         rules,
         [
             "PRB-KEY-001 high /error.der@0+858 unencrypted dsa 2048-bit private key in der",
             "PRB-KEY-001 high /id_rsa@0+6362 unencrypted rsa 8192-bit private key",
             "PRB-KEY-001 high /pkcs@0+608 unencrypted rsa 1024-bit private key in der",
+            "PRB-KEY-001 high /pkcs12@0+2557 unencrypted rsa 2048-bit private key in pkcs12",
             "PRB-KEY-001 high /ssl.key@0+915 unencrypted rsa 1024-bit private key",
             "PRB-KEY-002 medium /generic_public_key@0+271 public key is rsa 1024-bit, below the 2048 bits required",
             "PRB-KEY-002 medium /pkcs@0+608 private key is rsa 1024-bit, below the 2048 bits required",
             "PRB-KEY-002 medium /ssl.key@0+915 private key is rsa 1024-bit, below the 2048 bits required",
+            "PRB-KEY-003 medium /pkcs12@0+2557 the private key with fingerprint 9a35b5a66ccbff3f57d154504dbb830958935f31c3748a0b321564420698bb45 belongs to the certificate `emailAddress=fsdaf,CN=dsaf,OU=dsadf,O=sdfadf,L=asdsawe,ST=ASD,C=DD`: the device's identity is baked into the image",
         ]
+        .map(String::from)
+        .to_vec(),
     );
 }
 

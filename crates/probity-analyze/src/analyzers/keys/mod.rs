@@ -26,6 +26,7 @@ use crate::analyzer::{
 };
 
 pub mod der;
+pub mod p12crypt;
 pub mod pem;
 pub mod pgp;
 mod rules;

@@ -267,7 +267,7 @@ fn der_structure(
         store_items(&s, file.unwrap_or(der), off, len, "pkcs12", "pkcs12", out);
     } else if let Some(certs) = store::pkcs7_certificates(der) {
         let s = store::StoreContents {
-            certificates: certs,
+            certificates: certs.into_iter().map(std::borrow::Cow::Borrowed).collect(),
             ..Default::default()
         };
         store_items(
@@ -315,21 +315,34 @@ fn store_items(
     structure: &str,
     out: &mut Vec<Found>,
 ) {
-    // Items in the clear are located at their own bytes when those are bytes of the content.
-    let range = |part: &[u8]| match offset_in(file, part) {
-        Some(o) if format != "pem" => (o, part.len()),
+    // Items in the clear are located at their own bytes when those are bytes of the content;
+    // decrypted items at the store's.
+    let range = |part: &std::borrow::Cow<'_, [u8]>| match part {
+        std::borrow::Cow::Borrowed(p) if format != "pem" => match offset_in(file, p) {
+            Some(o) => (o, p.len()),
+            None => (off, len),
+        },
         _ => (off, len),
     };
+    let structure = match (s.password, part_is_owned(s)) {
+        (Some(p), true) => format!("{structure}, opened with {}", password_text(p)),
+        _ => structure.to_string(),
+    };
+    let structure = structure.as_str();
     for c in &s.certificates {
         if let Some(cert) = der::certificate(c) {
             let (o, l) = range(c);
-            out.push(Found::new(Kind::Certificate, format, structure, o, l).with_cert(&cert));
+            let mut f = Found::new(Kind::Certificate, format, structure, o, l).with_cert(&cert);
+            opened_note(&mut f, s, matches!(c, std::borrow::Cow::Owned(_)));
+            out.push(f);
         }
     }
     for k in &s.keys {
         if let Some(key) = der::pkcs8_private(k) {
             let (o, l) = range(k);
-            out.push(Found::new(Kind::PrivateKey, format, structure, o, l).with_private(&key));
+            let mut f = Found::new(Kind::PrivateKey, format, structure, o, l).with_private(&key);
+            opened_note(&mut f, s, matches!(k, std::borrow::Cow::Owned(_)));
+            out.push(f);
         }
     }
     // Encrypted key bags, and a store that shows no key in the clear but has encrypted
@@ -358,5 +371,27 @@ fn store_items(
         {
             f.notes.push(("aliases".into(), list.clone()));
         }
+    }
+}
+
+fn part_is_owned(s: &store::StoreContents<'_>) -> bool {
+    s.certificates
+        .iter()
+        .chain(&s.keys)
+        .any(|c| matches!(c, std::borrow::Cow::Owned(_)))
+}
+
+fn password_text(p: Option<&str>) -> String {
+    match p {
+        None => "no password".into(),
+        Some("") => "the empty password".into(),
+        Some(p) => format!("the password `{p}`"),
+    }
+}
+
+/// Notes the password on an item that was decrypted (`owned`: it is not bytes of the content).
+fn opened_note(f: &mut Found, s: &store::StoreContents<'_>, owned: bool) {
+    if let (Some(p), true) = (s.password, owned) {
+        f.notes.push(("opened_with".into(), password_text(p)));
     }
 }

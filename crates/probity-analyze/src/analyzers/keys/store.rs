@@ -1,28 +1,33 @@
 //! Key stores: PKCS#12 (RFC 7292), PKCS#7 / CMS signed data (its certificates), and Java's JKS.
 //!
-//! What is stored in the clear is read (certificates, unencrypted key bags); what is encrypted is
-//! counted and reported as encrypted key material. Passwords are not tried: decrypting PKCS#12
-//! needs its own key derivation and RC2 / 3DES / AES, and JKS its SHA-1 key protector, which this
-//! analyzer does not implement (yet).
+//! What is stored in the clear is read (certificates, unencrypted key bags). PKCS#12 stores are
+//! opened with a few default passwords (`p12crypt`); what stays encrypted is counted and
+//! reported as encrypted key material. JKS private keys (Sun's SHA-1 key protector) are not
+//! opened: they are reported as encrypted, their certificate chains are read.
+
+use std::borrow::Cow;
 
 use super::der::{self, OCTET_STRING, OID, SEQUENCE, Tlv, children, expect, oid_text};
+use super::p12crypt;
 
 /// Most entries read from one store.
 const MAX_ENTRIES: usize = 1024;
 
-/// What a store holds, as far as it can be read without a password.
+/// What a store holds, as far as it can be read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreContents<'a> {
-    /// DER certificates in the clear.
-    pub certificates: Vec<&'a [u8]>,
-    /// Unencrypted PKCS#8 private keys.
-    pub keys: Vec<&'a [u8]>,
-    /// Encrypted private keys (shrouded key bags, JKS key entries).
+    /// DER certificates (borrowed when stored in the clear, owned when decrypted).
+    pub certificates: Vec<Cow<'a, [u8]>>,
+    /// PKCS#8 private keys (borrowed when stored in the clear, owned when decrypted).
+    pub keys: Vec<Cow<'a, [u8]>>,
+    /// Encrypted private keys left closed (shrouded key bags, JKS key entries).
     pub encrypted_keys: usize,
-    /// Encrypted sections whose contents are unknown (PKCS#12 encryptedData).
+    /// Encrypted sections left closed, whose contents are unknown (PKCS#12 encryptedData).
     pub encrypted_sections: usize,
     /// JKS aliases, with their entry type (`private-key`, `trusted-certificate`).
     pub aliases: Vec<(String, &'static str)>,
+    /// The default password that opened a PKCS#12 store (`Some(None)`: no password).
+    pub password: Option<Option<&'static str>>,
 }
 
 const OID_DATA: &str = "1.2.840.113549.1.7.1";
@@ -33,34 +38,99 @@ const BAG_SHROUDED: &str = "1.2.840.113549.1.12.10.1.2";
 const BAG_CERT: &str = "1.2.840.113549.1.12.10.1.3";
 const CERT_X509: &str = "1.2.840.113549.1.9.22.1";
 
-/// A PKCS#12 PFX: version 3, then a ContentInfo of type data.
+/// Most decryptions tried on one store (each costs a key derivation).
+const MAX_TRIALS: usize = 16;
+
+/// A PKCS#12 PFX: version 3, a ContentInfo of type data, and usually a MAC. The store is
+/// opened with the first of [`p12crypt::PASSWORDS`] that its MAC accepts (or, without a MAC,
+/// that decrypts its first encrypted part); what stays encrypted is counted.
 pub fn pkcs12(der: &[u8]) -> Option<StoreContents<'_>> {
     let (pfx, _) = expect(der, SEQUENCE)?;
     let (version, rest) = expect(pfx.value, der::INTEGER)?;
     if version.value != [3] {
         return None;
     }
-    let (auth_safe, _) = expect(rest, SEQUENCE)?;
+    let (auth_safe, rest) = expect(rest, SEQUENCE)?;
     let safes = data_content(auth_safe.value)?;
     let (list, _) = expect(safes, SEQUENCE)?;
-    let mut out = StoreContents::default();
-    for ci in children(list.value, MAX_ENTRIES)? {
+    let infos = children(list.value, MAX_ENTRIES)?;
+    let mut trials = 0usize;
+    let password: Option<Option<&'static str>> = match expect(rest, SEQUENCE) {
+        Some((mac, _)) => p12crypt::PASSWORDS
+            .iter()
+            .copied()
+            .find(|p| p12crypt::mac_matches(mac.value, safes, *p) == Some(true)),
+        None => {
+            // No MAC: the first encrypted part tells whether a password fits.
+            let first = infos.iter().find_map(|ci| encrypted_part(ci.value));
+            first.and_then(|(alg, data)| {
+                p12crypt::PASSWORDS.iter().copied().find(|p| {
+                    trials += 1;
+                    trials <= MAX_TRIALS && p12crypt::decrypt(alg, data, *p).is_some()
+                })
+            })
+        }
+    };
+    let mut out = StoreContents {
+        password,
+        ..StoreContents::default()
+    };
+    for ci in infos {
         let (oid, rest) = expect(ci.value, OID)?;
         match oid_text(oid.value)?.as_str() {
             OID_DATA => {
                 let (bags, _) = expect(data_content(ci.value)?, SEQUENCE)?;
                 for bag in children(bags.value, MAX_ENTRIES)? {
-                    safe_bag(bag, &mut out);
+                    safe_bag(bag, password, &mut out);
                 }
             }
             OID_ENCRYPTED => {
                 expect(rest, 0xa0)?;
-                out.encrypted_sections += 1;
+                let opened = match (password, encrypted_part(ci.value)) {
+                    (Some(p), Some((alg, data))) => p12crypt::decrypt(alg, data, p),
+                    _ => None,
+                };
+                let bags = opened.as_deref().and_then(|d| {
+                    let (bags, _) = expect(d, SEQUENCE)?;
+                    children(bags.value, MAX_ENTRIES)
+                });
+                match bags {
+                    Some(bags) => {
+                        let mut inner = StoreContents::default();
+                        for bag in bags {
+                            safe_bag(bag, password, &mut inner);
+                        }
+                        out.certificates
+                            .extend(inner.certificates.into_iter().map(|c| Cow::Owned(c.into_owned())));
+                        out.keys
+                            .extend(inner.keys.into_iter().map(|c| Cow::Owned(c.into_owned())));
+                        out.encrypted_keys += inner.encrypted_keys;
+                    }
+                    None => out.encrypted_sections += 1,
+                }
             }
             _ => {}
         }
     }
     Some(out)
+}
+
+/// The algorithm identifier (whole element) and ciphertext of an encryptedData ContentInfo
+/// (`value` is the ContentInfo's content).
+fn encrypted_part(value: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (oid, rest) = expect(value, OID)?;
+    if oid_text(oid.value)? != OID_ENCRYPTED {
+        return None;
+    }
+    let (explicit, _) = expect(rest, 0xa0)?;
+    let (enc_data, _) = expect(explicit.value, SEQUENCE)?;
+    let (_version, rest) = expect(enc_data.value, der::INTEGER)?;
+    let (info, _) = expect(rest, SEQUENCE)?;
+    let (_content_type, rest) = expect(info.value, OID)?;
+    let (alg, rest) = expect(rest, SEQUENCE)?;
+    // [0] IMPLICIT OCTET STRING, primitive (constructed BER forms are not read).
+    let (content, _) = expect(rest, 0x80)?;
+    Some((alg.raw, content.value))
 }
 
 /// The OCTET STRING inside a ContentInfo of type data (`value` is the ContentInfo's content).
@@ -74,7 +144,7 @@ fn data_content(value: &[u8]) -> Option<&[u8]> {
     Some(octets.value)
 }
 
-fn safe_bag<'a>(bag: Tlv<'a>, out: &mut StoreContents<'a>) {
+fn safe_bag<'a>(bag: Tlv<'a>, password: Option<Option<&'static str>>, out: &mut StoreContents<'a>) {
     let Some((oid, rest)) = expect(bag.value, OID) else {
         return;
     };
@@ -82,8 +152,19 @@ fn safe_bag<'a>(bag: Tlv<'a>, out: &mut StoreContents<'a>) {
         return;
     };
     match oid_text(oid.value).as_deref() {
-        Some(BAG_KEY) => out.keys.push(value.value),
-        Some(BAG_SHROUDED) => out.encrypted_keys += 1,
+        Some(BAG_KEY) => out.keys.push(Cow::Borrowed(value.value)),
+        Some(BAG_SHROUDED) => {
+            let opened = password.and_then(|p| {
+                let (epki, _) = expect(value.value, SEQUENCE)?;
+                let (alg, rest) = expect(epki.value, SEQUENCE)?;
+                let (data, _) = expect(rest, OCTET_STRING)?;
+                p12crypt::decrypt(alg.raw, data.value, p)
+            });
+            match opened {
+                Some(k) => out.keys.push(Cow::Owned(k)),
+                None => out.encrypted_keys += 1,
+            }
+        }
         Some(BAG_CERT) => {
             let cert = expect(value.value, SEQUENCE).and_then(|(s, _)| {
                 let (id, rest) = expect(s.value, OID)?;
@@ -93,7 +174,7 @@ fn safe_bag<'a>(bag: Tlv<'a>, out: &mut StoreContents<'a>) {
                 Some(octets.value)
             });
             if let Some(c) = cert {
-                out.certificates.push(c);
+                out.certificates.push(Cow::Borrowed(c));
             }
         }
         _ => {}
@@ -179,12 +260,12 @@ pub fn jks(data: &[u8]) -> Option<StoreContents<'_>> {
                     return None;
                 }
                 for _ in 0..chain {
-                    out.certificates.push(jks_cert(&mut r, version)?);
+                    out.certificates.push(Cow::Borrowed(jks_cert(&mut r, version)?));
                 }
                 out.aliases.push((alias, "private-key"));
             }
             2 => {
-                out.certificates.push(jks_cert(&mut r, version)?);
+                out.certificates.push(Cow::Borrowed(jks_cert(&mut r, version)?));
                 out.aliases.push((alias, "trusted-certificate"));
             }
             _ => return None,
