@@ -190,7 +190,7 @@ fn fixture_inventory_and_findings_are_exact() {
         "/home/admin/.ssh/authorized_keys",
         "ecdsa-sha2-nistp256 ",
     );
-    let mut expected = vec![
+    let expected = vec![
         format!(
             "/etc/dropbear/dropbear_rsa_host_key private-key dropbear rsa 2048 {} encrypted=false @0",
             f("dropbear")
@@ -312,7 +312,7 @@ fn fixture_inventory_and_findings_are_exact() {
     let server_key_len = find(&fx.root, "/etc/ssl/server.pem", "-----END EC PRIVATE KEY-----")
         + "-----END EC PRIVATE KEY-----".len();
     let server_cert_len = pem("/etc/ssl/server.pem") - server_cert_at;
-    let mut expected = vec![
+    let expected = vec![
         key001(
             "/etc/dropbear/dropbear_rsa_host_key",
             0,
