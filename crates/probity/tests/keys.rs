@@ -503,6 +503,14 @@ fn fixture_inventory_and_findings_are_exact() {
         probity_sha256(&blob[4096..4096 + f("embedded.length").parse::<usize>().unwrap()])
     );
 
+    // The report is the same, byte for byte, on one thread.
+    let mut one = probity();
+    one.env("RAYON_NUM_THREADS", "1")
+        .args(["scan", "--format", "json", "-q"])
+        .arg(&fx.root);
+    let o = run_with_timeout(one, std::time::Duration::from_secs(60));
+    assert!(o.stdout == raw, "the report differs on one thread");
+
     // The text report lists the keys.
     let o = run_os(&["scan".as_ref(), fx.root.as_os_str(), "-q".as_ref()]);
     assert!(stdout(&o).contains(&f("embedded")[..16]), "{}", stdout(&o));

@@ -15,10 +15,11 @@ fn list_shows_every_rule() {
         out.starts_with("PRB-IND-001  critical  D-Link 'roodkcableoj' User-Agent authentication bypass\n"),
         "{out}"
     );
-    assert!(out.contains("\n12 rules;"), "{out}");
+    // 12 known indicators, 6 key rules.
+    assert!(out.contains("\n18 rules;"), "{out}");
     let json = run(&["rules", "list", "--format", "json"]);
     let rules: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(rules.as_array().unwrap().len(), 12);
+    assert_eq!(rules.as_array().unwrap().len(), 18);
 }
 
 #[test]

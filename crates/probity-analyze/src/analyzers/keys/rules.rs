@@ -17,7 +17,8 @@ const LITTLEBLACKBOX: &str = "https://github.com/devttys0/littleblackbox";
 const HOW: &str = "Every distinct content is searched for PEM blocks (RFC 7468, any label, bounded in size and number), \
     OpenSSH `openssh-key-v1` containers, SSH public key lines, PuTTY `.ppk` files and OpenPGP armor; contents that \
     are one DER structure as a whole (certificate, PKCS#1/PKCS#8/SEC1 key, SubjectPublicKeyInfo, PKCS#12, PKCS#7 \
-    signed data) and Java key stores are read as such. Keys are identified by the SHA-256 of their \
+    signed data), Dropbear host key files and Java key stores are read as such. PKCS#12 stores are opened with \
+    default passwords (none, empty, `changeit`, `password`, `1234`, `12345678`). Keys are identified by the SHA-256 of their \
     SubjectPublicKeyInfo DER (or of the SSH public key blob for SSH and PuTTY keys), rebuilt from the private key \
     where it holds the public part, so the same key in PEM, DER and PKCS#12 gets one fingerprint.";
 
