@@ -25,6 +25,34 @@ pub const PASSWORDS: &[Option<&str>] = &[
     Some("12345678"),
 ];
 
+/// Passwords tried on JKS key entries: Java's `changeit` first.
+pub const JKS_PASSWORDS: &[&str] = &["changeit", "", "password", "1234", "12345678"];
+
+/// Opens a JKS private key entry (an EncryptedPrivateKeyInfo under Sun's proprietary key
+/// protector, OID 1.3.6.1.4.1.42.2.17.1.1): the data is a 20-byte salt, the key XORed with a
+/// SHA-1 keystream (`SHA1(password || salt)`, then `SHA1(password || previous)`), and
+/// `SHA1(password || key)` as a check. The password is UTF-16BE without terminator.
+pub fn jks_unprotect(epki: &[u8], password: &str) -> Option<Vec<u8>> {
+    let (seq, _) = expect(epki, SEQUENCE)?;
+    let (alg, rest) = expect(seq.value, SEQUENCE)?;
+    if oid_text(expect(alg.value, OID)?.0.value)? != "1.3.6.1.4.1.42.2.17.1.1" {
+        return None;
+    }
+    let (data, _) = expect(rest, OCTET_STRING)?;
+    let data = data.value;
+    let salt = data.get(..20)?;
+    let check = data.get(data.len().checked_sub(20)?..)?;
+    let cipher = data.get(20..data.len() - 20)?;
+    let pw: Vec<u8> = password.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let mut key = Vec::with_capacity(cipher.len());
+    let mut d = Hash::Sha1.digest(&[&pw, salt]);
+    for chunk in cipher.chunks(20) {
+        key.extend(chunk.iter().zip(&d).map(|(a, b)| a ^ b));
+        d = Hash::Sha1.digest(&[&pw, &d]);
+    }
+    (Hash::Sha1.digest(&[&pw, &key]) == check).then_some(key)
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Hash {
     Sha1,

@@ -337,10 +337,24 @@ fn store_items(
             out.push(f);
         }
     }
-    for k in &s.keys {
-        if let Some(key) = der::pkcs8_private(k) {
+    for (i, k) in s.keys.iter().enumerate() {
+        if let Some(mut key) = der::pkcs8_private(k) {
+            // A JKS key entry whose key holds no public part (Java writes EC keys without
+            // it) is bound by the store to its certificate: keytool checks that they match.
+            let from_cert = key.public.is_none().then(|| {
+                let (_, c) = s.key_certificates.iter().find(|(ki, _)| *ki == i)?;
+                der::certificate(s.certificates.get(*c)?).map(|c| c.public)
+            });
+            let bound = matches!(from_cert, Some(Some(_)));
+            if let Some(Some(p)) = from_cert {
+                key.public = Some(p);
+            }
             let (o, l) = range(k);
             let mut f = Found::new(Kind::PrivateKey, format, structure, o, l).with_private(&key);
+            if bound {
+                f.notes
+                    .push(("public_key".into(), "from the entry's certificate".into()));
+            }
             opened_note(&mut f, s, matches!(k, std::borrow::Cow::Owned(_)));
             out.push(f);
         }

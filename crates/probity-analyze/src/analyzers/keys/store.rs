@@ -2,8 +2,8 @@
 //!
 //! What is stored in the clear is read (certificates, unencrypted key bags). PKCS#12 stores are
 //! opened with a few default passwords (`p12crypt`); what stays encrypted is counted and
-//! reported as encrypted key material. JKS private keys (Sun's SHA-1 key protector) are not
-//! opened: they are reported as encrypted, their certificate chains are read.
+//! reported as encrypted key material. JKS private keys (Sun's SHA-1 key protector) are opened
+//! with `changeit` and the other default passwords; their certificate chains are in the clear.
 
 use std::borrow::Cow;
 
@@ -28,6 +28,9 @@ pub struct StoreContents<'a> {
     pub aliases: Vec<(String, &'static str)>,
     /// The default password that opened a PKCS#12 store (`Some(None)`: no password).
     pub password: Option<Option<&'static str>>,
+    /// For JKS key entries: (index in `keys`, index in `certificates` of the entry's own
+    /// certificate, the first of its chain).
+    pub key_certificates: Vec<(usize, usize)>,
 }
 
 const OID_DATA: &str = "1.2.840.113549.1.7.1";
@@ -253,8 +256,19 @@ pub fn jks(data: &[u8]) -> Option<StoreContents<'_>> {
         match tag {
             1 => {
                 let n = r.u32()?;
-                r.take(n)?;
-                out.encrypted_keys += 1;
+                let protected = r.take(n)?;
+                match p12crypt::JKS_PASSWORDS
+                    .iter()
+                    .find_map(|p| Some((*p, p12crypt::jks_unprotect(protected, p)?)))
+                {
+                    Some((p, key)) => {
+                        out.key_certificates
+                            .push((out.keys.len(), out.certificates.len()));
+                        out.keys.push(Cow::Owned(key));
+                        out.password = Some(Some(p));
+                    }
+                    None => out.encrypted_keys += 1,
+                }
                 let chain = r.u32()?;
                 if chain > MAX_ENTRIES {
                     return None;

@@ -34,6 +34,7 @@ const PUTTY: &[u8] = include_bytes!("testdata/putty.ppk");
 const PUTTY_ENC: &[u8] = include_bytes!("testdata/putty-encrypted.ppk");
 const PUTTY_V2: &[u8] = include_bytes!("testdata/putty-v2.ppk");
 const JKS: &[u8] = include_bytes!("testdata/store.jks");
+const JKS_KEYPAIR: &[u8] = include_bytes!("testdata/keypair.jks");
 
 const ALL: &[&[u8]] = &[
     SEC1,
@@ -145,6 +146,31 @@ fn jks_trusted_certificate() {
     assert!(
         f.notes
             .contains(&("aliases".into(), "unit-ca (trusted-certificate)".into()))
+    );
+}
+
+#[test]
+fn jks_key_entry_opened_with_changeit() {
+    let all = find_all(JKS_KEYPAIR);
+    let got: Vec<(Kind, Option<String>, bool)> =
+        all.iter().map(|f| (f.kind, fp_hex(f), f.encrypted)).collect();
+    let fp = fp("jks-keypair");
+    assert_eq!(
+        got,
+        [
+            (Kind::PrivateKey, fp.clone(), false),
+            (Kind::Certificate, fp, false)
+        ]
+    );
+    let key = &all[0];
+    assert_eq!((key.offset, key.length), (0, JKS_KEYPAIR.len()));
+    assert!(
+        key.notes
+            .contains(&("opened_with".into(), "the password `changeit`".into()))
+    );
+    assert!(
+        key.notes
+            .contains(&("aliases".into(), "device (private-key)".into()))
     );
 }
 

@@ -5,7 +5,7 @@
 # dropbear-bin, putty-tools, and a Java runtime for keytool (JKS).
 set -euo pipefail
 cd "$(dirname "$0")"
-rm -f ec.* ed25519* dropbear_ed25519 putty* store.jks facts.txt
+rm -f ec.* ed25519* dropbear_ed25519 putty* store.jks keypair.jks facts.txt
 spki() { openssl pkey "$@" -pubout -outform DER | sha256sum | cut -c1-64; }
 sshfp() { printf '%s=' "$(ssh-keygen -l -E sha256 -f "$1" | awk '{print $2}' | cut -d: -f2)" | base64 -d | od -An -tx1 | tr -d ' \n'; }
 
@@ -40,3 +40,8 @@ done
 
 keytool -importcert -noprompt -storetype JKS -keystore store.jks -storepass changeit -alias unit-ca \
     -file ec.crt.pem >/dev/null 2>&1
+keytool -genkeypair -storetype JKS -keystore keypair.jks -storepass changeit -keypass changeit -alias device \
+    -keyalg EC -groupname secp256r1 -dname "CN=jks" -validity 3650 >/dev/null 2>&1
+keytool -exportcert -keystore keypair.jks -storepass changeit -alias device -rfc -file jks.pem >/dev/null 2>&1
+echo "jks-keypair $(openssl x509 -in jks.pem -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)" >> facts.txt
+rm jks.pem
