@@ -289,9 +289,17 @@ impl Analyzer for Keys {
         let mut locations: Vec<Locator> = cx.artifacts.iter().map(|id| cx.tree.locator(*id)).collect();
         locations.sort_by_cached_key(|l| l.to_string());
         locations.dedup();
+        // Member paths only: the input's own name says nothing about a key's role.
         let paths: Vec<String> = locations
             .iter()
-            .map(|l| l.to_string().to_ascii_lowercase())
+            .map(|l| {
+                l.hops
+                    .iter()
+                    .filter_map(|h| h.member.as_ref())
+                    .map(|m| String::from_utf8_lossy(m.as_bytes()).to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
             .collect();
         let authorized = paths.iter().any(|p| p.contains("authorized_keys"));
         let known = self.known(cx.options).as_ref().ok();
