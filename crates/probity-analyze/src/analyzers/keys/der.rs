@@ -130,7 +130,12 @@ pub fn bit_len(value: &[u8]) -> u32 {
         v = rest;
     }
     match v.first() {
-        Some(&b) => (v.len() as u32 - 1) * 8 + (8 - b.leading_zeros()),
+        Some(&b) => {
+            let whole_bytes = u32::try_from(v.len() - 1)
+                .unwrap_or(u32::MAX / 8)
+                .min(u32::MAX / 8 - 1);
+            whole_bytes * 8 + (8 - b.leading_zeros())
+        }
         None => 0,
     }
 }
