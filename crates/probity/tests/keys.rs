@@ -503,6 +503,17 @@ fn fixture_inventory_and_findings_are_exact() {
         probity_sha256(&blob[4096..4096 + f("embedded.length").parse::<usize>().unwrap()])
     );
 
+    // `verify` re-derives every evidence region, the certificates in other files included.
+    let saved = fx._dir.path().join("report.json");
+    fs::write(&saved, &raw).unwrap();
+    let v = run_os(&["verify".as_ref(), saved.as_os_str(), fx.root.as_os_str()]);
+    assert_eq!(code(&v), 0, "{}{}", stdout(&v), stderr(&v));
+    assert!(
+        stdout(&v).starts_with("22 findings, 31 evidence items verified"),
+        "{}",
+        stdout(&v)
+    );
+
     // The report is the same, byte for byte, on one thread.
     let mut one = probity();
     one.env("RAYON_NUM_THREADS", "1")
