@@ -41,8 +41,24 @@ const BAG_SHROUDED: &str = "1.2.840.113549.1.12.10.1.2";
 const BAG_CERT: &str = "1.2.840.113549.1.12.10.1.3";
 const CERT_X509: &str = "1.2.840.113549.1.9.22.1";
 
-/// Most decryptions tried on one store (each costs a key derivation).
-const MAX_TRIALS: usize = 16;
+/// Most decryptions tried on one store (each costs a key derivation of up to
+/// [`p12crypt::MAX_ITERATIONS`] rounds); parts beyond it stay closed.
+const MAX_TRIALS: usize = 32;
+
+/// Decrypts with one password, within a budget of decryptions.
+struct Opener {
+    password: Option<Option<&'static str>>,
+    left: std::cell::Cell<usize>,
+}
+
+impl Opener {
+    fn open(&self, alg: &[u8], data: &[u8]) -> Option<Vec<u8>> {
+        let password = self.password?;
+        let left = self.left.get().checked_sub(1)?;
+        self.left.set(left);
+        p12crypt::decrypt(alg, data, password)
+    }
+}
 
 /// A PKCS#12 PFX: version 3, a ContentInfo of type data, and usually a MAC. The store is
 /// opened with the first of [`p12crypt::PASSWORDS`] that its MAC accepts (or, without a MAC,
@@ -74,6 +90,10 @@ pub fn pkcs12(der: &[u8]) -> Option<StoreContents<'_>> {
             })
         }
     };
+    let opener = Opener {
+        password,
+        left: std::cell::Cell::new(MAX_TRIALS.saturating_sub(trials)),
+    };
     let mut out = StoreContents {
         password,
         ..StoreContents::default()
@@ -84,15 +104,12 @@ pub fn pkcs12(der: &[u8]) -> Option<StoreContents<'_>> {
             OID_DATA => {
                 let (bags, _) = expect(data_content(ci.value)?, SEQUENCE)?;
                 for bag in children(bags.value, MAX_ENTRIES)? {
-                    safe_bag(bag, password, &mut out);
+                    safe_bag(bag, &opener, &mut out);
                 }
             }
             OID_ENCRYPTED => {
                 expect(rest, 0xa0)?;
-                let opened = match (password, encrypted_part(ci.value)) {
-                    (Some(p), Some((alg, data))) => p12crypt::decrypt(alg, data, p),
-                    _ => None,
-                };
+                let opened = encrypted_part(ci.value).and_then(|(alg, data)| opener.open(alg, data));
                 let bags = opened.as_deref().and_then(|d| {
                     let (bags, _) = expect(d, SEQUENCE)?;
                     children(bags.value, MAX_ENTRIES)
@@ -101,7 +118,7 @@ pub fn pkcs12(der: &[u8]) -> Option<StoreContents<'_>> {
                     Some(bags) => {
                         let mut inner = StoreContents::default();
                         for bag in bags {
-                            safe_bag(bag, password, &mut inner);
+                            safe_bag(bag, &opener, &mut inner);
                         }
                         out.certificates
                             .extend(inner.certificates.into_iter().map(|c| Cow::Owned(c.into_owned())));
@@ -147,7 +164,7 @@ fn data_content(value: &[u8]) -> Option<&[u8]> {
     Some(octets.value)
 }
 
-fn safe_bag<'a>(bag: Tlv<'a>, password: Option<Option<&'static str>>, out: &mut StoreContents<'a>) {
+fn safe_bag<'a>(bag: Tlv<'a>, opener: &Opener, out: &mut StoreContents<'a>) {
     let Some((oid, rest)) = expect(bag.value, OID) else {
         return;
     };
@@ -157,11 +174,10 @@ fn safe_bag<'a>(bag: Tlv<'a>, password: Option<Option<&'static str>>, out: &mut 
     match oid_text(oid.value).as_deref() {
         Some(BAG_KEY) => out.keys.push(Cow::Borrowed(value.value)),
         Some(BAG_SHROUDED) => {
-            let opened = password.and_then(|p| {
-                let (epki, _) = expect(value.value, SEQUENCE)?;
+            let opened = expect(value.value, SEQUENCE).and_then(|(epki, _)| {
                 let (alg, rest) = expect(epki.value, SEQUENCE)?;
                 let (data, _) = expect(rest, OCTET_STRING)?;
-                p12crypt::decrypt(alg.raw, data.value, p)
+                opener.open(alg.raw, data.value)
             });
             match opened {
                 Some(k) => out.keys.push(Cow::Owned(k)),

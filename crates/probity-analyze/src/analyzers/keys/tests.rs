@@ -269,3 +269,21 @@ fn weak_sizes() {
     assert_eq!(weak(&key("ec", 224)), None);
     assert_eq!(weak(&key("ed25519", 256)), None);
 }
+
+/// A store found by the `keys_der` fuzz target (PBES2 with 65535 PBKDF2 rounds, no MAC) took
+/// 18 s when 100 000 rounds were allowed; above [`p12crypt::MAX_ITERATIONS`] it stays closed.
+#[test]
+fn iteration_counts_are_bounded() {
+    let data = include_bytes!("testdata/fuzz-slow-pkcs12.bin");
+    let start = std::time::Instant::now();
+    let all = find_all(data);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        all.iter().all(|f| f.kind != Kind::PrivateKey || f.encrypted),
+        "{all:#?}"
+    );
+}
