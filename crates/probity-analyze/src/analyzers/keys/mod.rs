@@ -11,6 +11,10 @@
 //!
 //! Certificate expiry is deliberately not judged: the report must not depend on the day it is
 //! made (see `PRB-KEY-004`'s documentation); validity dates are in the inventory.
+//!
+//! A `--known-keys` file with a malformed line is rejected as a whole: no key is marked, and the
+//! failure is a problem of the report (from `analyze_tree`, whose output, the `PRB-KEY-003`
+//! matches included, the engine then drops; fix the list and scan again).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
