@@ -5,6 +5,7 @@ use crate::analyzer::Analyzer;
 use crate::rules::rule_file;
 
 pub mod indicators;
+pub mod keys;
 pub mod secrets;
 
 /// Every analyzer, in the order their rules are listed.
@@ -17,5 +18,6 @@ pub fn registry() -> Result<Vec<Box<dyn Analyzer>>, AnalyzeError> {
             indicators.text,
         )?),
         Box::new(secrets::Secrets::new()?),
+        Box::new(keys::Keys::new()),
     ])
 }
