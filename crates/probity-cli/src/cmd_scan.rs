@@ -26,6 +26,12 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<u8> {
             })?;
         }
     }
+    if let Some(p) = &a.known_keys {
+        let shown = probity_unpack::error::display_path(p);
+        let text = fs::read(p).with_context(|| format!("--known-keys: can not read `{shown}`"))?;
+        probity_analyze::analyzers::keys::parse_known_keys(&String::from_utf8_lossy(&text))
+            .map_err(|e| anyhow::anyhow!("--known-keys `{shown}`: {e}"))?;
+    }
     let opts = ScanOptions {
         limits: a.limits.limits(),
         rules: RuleFilter::excluding(&a.exclude_rules)?,

@@ -540,7 +540,7 @@ fn probity_sha256(data: &[u8]) -> String {
 }
 
 #[test]
-fn known_keys_mark_listed_keys_and_malformed_lists_are_problems() {
+fn known_keys_mark_listed_keys_and_malformed_lists_are_refused() {
     let fx = Fx::new();
     let list = fx._dir.path().join("leaked.txt");
     fs::write(
@@ -575,30 +575,20 @@ fn known_keys_mark_listed_keys_and_malformed_lists_are_problems() {
         ),
     )
     .unwrap();
-    let (report, _) = scan(&fx.root, &["--known-keys", list.to_str().unwrap()]);
-    let problems: Vec<String> = report["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            format!(
-                "{} {}",
-                p["source"].as_str().unwrap(),
-                p["message"].as_str().unwrap()
-            )
-        })
-        .collect();
+    // A malformed list is a usage error, said before anything is scanned.
+    let o = run_os(&[
+        "scan".as_ref(),
+        fx.root.as_os_str(),
+        "--known-keys".as_ref(),
+        list.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 2);
     assert_eq!(
-        problems,
-        [format!(
-            "keys --known-keys `{}`: lines 2, 3 are not a SHA-256 fingerprint in hex (64 hex digits)",
+        stderr(&o),
+        format!(
+            "probity: error: --known-keys `{}`: lines 2, 3 are not a SHA-256 fingerprint in hex (64 hex digits)\n",
             list.display()
-        )]
-    );
-    assert!(
-        !finding_lines(&report)
-            .iter()
-            .any(|l| l.starts_with("PRB-KEY-005"))
+        )
     );
 }
 

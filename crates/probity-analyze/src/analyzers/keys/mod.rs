@@ -12,9 +12,10 @@
 //! Certificate expiry is deliberately not judged: the report must not depend on the day it is
 //! made (see `PRB-KEY-004`'s documentation); validity dates are in the inventory.
 //!
-//! A `--known-keys` file with a malformed line is rejected as a whole: no key is marked, and the
-//! failure is a problem of the report (from `analyze_tree`, whose output, the `PRB-KEY-003`
-//! matches included, the engine then drops; fix the list and scan again).
+//! A `--known-keys` file with a malformed line is rejected as a whole: `probity scan` checks it
+//! with [`parse_known_keys`] before scanning and stops with a usage error naming the bad lines.
+//! (A library caller that skips that check gets the failure as a problem of the report, from
+//! `analyze_tree`, whose output, the `PRB-KEY-003` matches included, the engine then drops.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
