@@ -15,10 +15,10 @@ fn list_shows_every_rule() {
         out.starts_with("PRB-IND-001  critical  D-Link 'roodkcableoj' User-Agent authentication bypass\n"),
         "{out}"
     );
-    assert!(out.contains("\n12 rules;"), "{out}");
+    assert!(out.contains("\n23 rules;"), "{out}");
     let json = run(&["rules", "list", "--format", "json"]);
     let rules: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(rules.as_array().unwrap().len(), 12);
+    assert_eq!(rules.as_array().unwrap().len(), 23);
 }
 
 #[test]

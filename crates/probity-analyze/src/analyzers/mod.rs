@@ -5,13 +5,19 @@ use crate::analyzer::Analyzer;
 use crate::rules::rule_file;
 
 pub mod indicators;
+pub mod permissions;
+pub mod services;
 
 /// Every analyzer, in the order their rules are listed.
 pub fn registry() -> Result<Vec<Box<dyn Analyzer>>, AnalyzeError> {
     let indicators =
         rule_file("indicators.toml").ok_or_else(|| AnalyzeError::rules("indicators.toml", "missing"))?;
-    Ok(vec![Box::new(indicators::Indicators::from_toml(
-        indicators.name,
-        indicators.text,
-    )?)])
+    Ok(vec![
+        Box::new(indicators::Indicators::from_toml(
+            indicators.name,
+            indicators.text,
+        )?),
+        Box::new(services::Services::new()),
+        Box::new(permissions::Permissions::new()),
+    ])
 }
