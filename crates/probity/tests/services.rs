@@ -105,7 +105,8 @@ fn finding<'a>(r: &'a Value, rule: &str, member: &str) -> &'a Value {
 #[test]
 fn fixture_services_inventory_is_exact() {
     let dir = fixture();
-    let (r, _) = scan_json(&dir.path().join("rootfs"));
+    let (r, bytes) = scan_json(&dir.path().join("rootfs"));
+    validate_report_schema(&bytes).unwrap();
     assert_eq!(
         service_lines(&r),
         [
@@ -238,6 +239,10 @@ fn fixture_permission_findings_are_exact() {
     let rcs = finding(&r, "PRB-PERM-003", "/etc/init.d/rcS");
     assert_eq!(rcs["evidence"][0]["fields"][1]["value"], "100777");
     let shared = finding(&r, "PRB-PERM-002", "/var/shared");
+    assert_eq!(
+        shared["message"],
+        "directory `/var/shared` is world-writable without the sticky bit (mode 40777)"
+    );
     assert_eq!(shared["evidence"][0]["fields"][1]["value"], "40777");
     let diag = finding(&r, "PRB-PERM-001", "/usr/bin/diag");
     assert_eq!(diag["evidence"][0]["fields"][1]["value"], "104755");

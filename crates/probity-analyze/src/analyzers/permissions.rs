@@ -299,15 +299,15 @@ impl Permissions {
                 "world-writable-exec",
             )
         } else if world_writable {
-            let what = if is_dir {
-                "directory without the sticky bit"
+            let (what, sticky) = if is_dir {
+                ("directory", " without the sticky bit")
             } else {
-                "file"
+                ("file", "")
             };
             (
                 WORLD_WRITABLE,
                 None,
-                format!("{what} `{shown}` is world-writable (mode {mode:o})"),
+                format!("{what} `{shown}` is world-writable{sticky} (mode {mode:o})"),
                 "world-writable",
             )
         } else if !is_dir && mode & (S_ISUID | S_ISGID) != 0 {

@@ -173,6 +173,12 @@ impl Root<'_> {
         self.tree.open(id).ok().map(|c| c.to_vec())
     }
 
+    /// The first bytes of a file (at most `n`), without copying the rest.
+    pub fn head(&self, id: ArtifactId, n: usize) -> Option<Vec<u8>> {
+        let c = self.tree.open(id).ok()?;
+        Some(c.get(..n.min(c.len())).unwrap_or_default().to_vec())
+    }
+
     /// Member paths under `dir` (at any depth), sorted.
     pub fn under(&self, dir: &[u8]) -> Vec<Vec<u8>> {
         let mut prefix = normalize(dir);

@@ -13,6 +13,8 @@ use super::{inittab, shell, units};
 pub const MAX_DEPTH: u32 = 8;
 /// Most scripts read per root file system.
 pub const MAX_SCRIPTS: usize = 2000;
+/// Most script bytes read per root file system.
+pub const MAX_SCRIPT_BYTES: usize = 64 << 20;
 /// Most variables tracked per root file system.
 const MAX_VARS: usize = 1024;
 
@@ -186,6 +188,7 @@ pub struct Walk<'r, 't> {
     root: &'r Root<'t>,
     visited: BTreeSet<ArtifactId>,
     vars: BTreeMap<Vec<u8>, Vec<u8>>,
+    bytes_read: usize,
     /// What was found, in discovery order.
     pub found: Vec<Found>,
 }
@@ -197,6 +200,7 @@ impl<'r, 't> Walk<'r, 't> {
             root,
             visited: BTreeSet::new(),
             vars: BTreeMap::new(),
+            bytes_read: 0,
             found: Vec::new(),
         }
     }
@@ -306,17 +310,22 @@ impl<'r, 't> Walk<'r, 't> {
             return;
         }
         if let Some((id, p)) = self.root.command(word)
+            && !self.visited.contains(&id)
+            && self.root.head(id, 4).is_some_and(|h| !h.starts_with(b"\x7fELF"))
             && let Some(data) = self.root.read(id)
-            && !data.starts_with(b"\x7fELF")
         {
             self.script(id, p, &data, depth + 1, "rc-script");
         }
     }
 
     fn script(&mut self, id: ArtifactId, path: Vec<u8>, data: &[u8], depth: u32, started_by: &'static str) {
-        if self.visited.len() >= MAX_SCRIPTS || !self.visited.insert(id) {
+        if self.visited.len() >= MAX_SCRIPTS
+            || self.bytes_read.saturating_add(data.len()) > MAX_SCRIPT_BYTES
+            || !self.visited.insert(id)
+        {
             return;
         }
+        self.bytes_read += data.len();
         for cmd in shell::commands(data) {
             let span = shell::line_span(data, cmd.start, cmd.end);
             let newlines = data
@@ -543,8 +552,8 @@ impl<'r, 't> Walk<'r, 't> {
             return;
         }
         if let Some((id, p)) = self.root.command(&first)
-            && let Some(data) = self.root.read(id)
-            && is_script(&data, &p)
+            && let Some(head) = self.root.head(id, 4)
+            && is_script(&head, &p)
         {
             self.follow(&first, depth);
             return;
