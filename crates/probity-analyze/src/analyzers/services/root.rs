@@ -28,7 +28,13 @@ pub struct Root<'t> {
     pub members: BTreeMap<Vec<u8>, ArtifactId>,
 }
 
-/// Every root file system of the tree, ordered by container id.
+/// Most root file systems looked for inside one container (a directory scan of an extraction
+/// folder holds one per unpacked image).
+pub const MAX_ROOTS_PER_CONTAINER: usize = 64;
+
+/// Every root file system of the tree, ordered by container id and then by the directory it sits
+/// in. A container's members at `/etc/…` make the container a root; members at `/X/etc/…` make
+/// `/X` one too (a directory scan of an extraction folder holding `squashfs-root/`).
 pub fn roots(tree: &Tree) -> Vec<Root<'_>> {
     let mut groups: BTreeMap<ArtifactId, BTreeMap<Vec<u8>, ArtifactId>> = BTreeMap::new();
     for a in tree.artifacts() {
@@ -41,15 +47,37 @@ pub fn roots(tree: &Tree) -> Vec<Root<'_>> {
             .entry(normalize(member.as_bytes()))
             .or_insert(a.id);
     }
-    groups
-        .into_iter()
-        .filter(|(_, m)| m.keys().any(|p| p.starts_with(b"/etc/")))
-        .map(|(container, members)| Root {
-            tree,
-            container,
-            members,
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (container, members) in groups {
+        let mut prefixes: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
+        for p in members.keys() {
+            if let Some(i) = p.windows(5).position(|w| w == b"/etc/") {
+                if prefixes.len() >= MAX_ROOTS_PER_CONTAINER {
+                    break;
+                }
+                prefixes.insert(p.get(..i).unwrap_or_default().to_vec());
+            }
+        }
+        for prefix in prefixes {
+            let rebased: BTreeMap<Vec<u8>, ArtifactId> = if prefix.is_empty() {
+                members.clone()
+            } else {
+                let mut start = prefix.clone();
+                start.push(b'/');
+                members
+                    .range(start.clone()..)
+                    .take_while(|(p, _)| p.starts_with(&start))
+                    .map(|(p, &id)| (p.get(prefix.len()..).unwrap_or_default().to_vec(), id))
+                    .collect()
+            };
+            out.push(Root {
+                tree,
+                container,
+                members: rebased,
+            });
+        }
+    }
+    out
 }
 
 /// `path` as an absolute path without `.`, `..` or repeated slashes.

@@ -21,8 +21,8 @@ pub const SNMP_COMMUNITY: &str = "PRB-SVC-007";
 /// Vendor debug or manufacturing daemon started at boot.
 pub const DEBUG_DAEMON: &str = "PRB-SVC-008";
 
-const HOW_WALK: &str = "For each root file system in the input (every container whose members include `/etc`, and \
-     the scanned directory itself), the analyzer reads `/etc/inittab` (or `/etc/init.d/rcS`, BusyBox's \
+const HOW_WALK: &str = "For each root file system in the input (every container or scanned directory whose members \
+     include `/etc`, and every directory in one that holds an `etc/` of its own, such as `squashfs-root/`), the analyzer reads `/etc/inittab` (or `/etc/init.d/rcS`, BusyBox's \
      default, when there is none), the start scripts under `/etc/rc.d` and `/etc/rc*.d`, `rc.local`, every \
      script in `/etc/init.d` (OpenWrt procd scripts included: `procd_set_param command`), systemd units \
      (`ExecStart=` under `lib/systemd/system` and `etc/systemd/system`), upstart jobs (`/etc/init/*.conf`), \

@@ -155,3 +155,32 @@ fn hostile_files() {
     let names: Vec<(u32, &str)> = list.iter().map(|s| (s.1, s.2.as_str())).collect();
     assert_eq!(names, [(4, "telnetd"), (1, "/sbin/getty")]);
 }
+
+#[test]
+fn root_file_systems_in_subdirectories() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    put(
+        r,
+        "a/squashfs-root/etc/inittab",
+        b"::respawn:/usr/sbin/telnetd -F\n",
+    );
+    put(r, "b/rootfs/etc/init.d/rcS", b"#!/bin/sh\nhttpd &\n");
+    put(r, "etc/inittab", b"::askfirst:/bin/login\n");
+    let (list, _) = services(r);
+    assert_eq!(
+        list,
+        // In the order of the roots: the scanned directory, then its subdirectories.
+        vec![
+            s("/etc/inittab", 1, "/bin/login", "", "inittab"),
+            s(
+                "/a/squashfs-root/etc/inittab",
+                1,
+                "/usr/sbin/telnetd",
+                "-F",
+                "inittab"
+            ),
+            s("/b/rootfs/etc/init.d/rcS", 2, "httpd", "", "rc-script"),
+        ]
+    );
+}

@@ -126,11 +126,20 @@ pub fn parse_inetd(src: &[u8]) -> Vec<InetdEntry> {
             .rposition(|&c| c == b':')
             .and_then(|p| service.get(p + 1..))
             .unwrap_or(service);
+        if *server == b"internal" {
+            continue;
+        }
+        // `tcpd` (TCP wrappers) runs its argv[0]: the program is the next field.
+        let wrapped = server.rsplit(|&c| c == b'/').next() == Some(b"tcpd");
+        let (server, args_from) = match (wrapped, f.get(6)) {
+            (true, Some(argv0)) => (argv0, 7),
+            _ => (server, 7),
+        };
         out.push(InetdEntry {
             service: service.to_vec(),
             protocol: protocol.to_vec(),
             server: server.to_vec(),
-            arguments: f.iter().skip(7).map(|w| w.to_vec()).collect(),
+            arguments: f.iter().skip(args_from).map(|w| w.to_vec()).collect(),
             at,
         });
         if out.len() >= MAX_ENTRIES {
@@ -244,9 +253,11 @@ mod tests {
 
     #[test]
     fn inetd_entries() {
-        let src = b"# comment\ntelnet\tstream tcp nowait root /usr/sbin/telnetd telnetd -i\n127.0.0.1:69 dgram udp wait root /usr/sbin/tftpd tftpd /tftpboot\nshort line\n";
+        let src = b"# comment\ntelnet\tstream tcp nowait root /usr/sbin/telnetd telnetd -i\n127.0.0.1:69 dgram udp wait root /usr/sbin/tftpd tftpd /tftpboot\nshort line\necho stream tcp nowait root internal\nftp stream tcp nowait root /usr/sbin/tcpd in.ftpd -l\n";
         let e = parse_inetd(src);
-        assert_eq!(e.len(), 2);
+        assert_eq!(e.len(), 3);
+        assert_eq!(e[2].server, b"in.ftpd");
+        assert_eq!(e[2].arguments, vec![b"-l".to_vec()]);
         assert_eq!(e[0].service, b"telnet");
         assert_eq!(e[0].server, b"/usr/sbin/telnetd");
         assert_eq!(e[0].arguments, vec![b"-i".to_vec()]);

@@ -151,6 +151,8 @@ const NOT_DAEMONS: &[&[u8]] = &[
     b"unload",
     b"load",
     b"killproc",
+    b"uci_load",
+    b"pidof",
 ];
 
 fn is_daemon(b: &[u8], background: bool) -> bool {
