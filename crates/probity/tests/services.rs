@@ -59,12 +59,15 @@ fn service_lines(r: &Value) -> Vec<String> {
 }
 
 /// One finding as a line: `rule severity confidence member [offset+length lines a-b]…`.
-fn finding_lines(r: &Value, prefix: &str) -> Vec<String> {
+fn finding_lines(r: &Value, prefixes: &[&str]) -> Vec<String> {
     r["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["rule_id"].as_str().unwrap().starts_with(prefix))
+        .filter(|f| {
+            let id = f["rule_id"].as_str().unwrap();
+            prefixes.iter().any(|p| id.starts_with(p))
+        })
         .map(|f| {
             let member = f["locations"][0]["hops"].as_array().unwrap().last().unwrap()["member"]
                 .as_str()
@@ -116,6 +119,7 @@ fn fixture_services_inventory_is_exact() {
             "/etc/init.d/network:3 httpd [-p 80 -h /www] rc-script 80/tcp http unknown",
             "/etc/init.d/rcS:4 telnetd [-l /bin/sh -p 2323] rc-script 2323/tcp telnet none",
             "/etc/init.d/rcS:7 /usr/sbin/mfgd [] rc-script - debug unknown",
+            "/etc/init.d/rcS:8 /usr/sbin/inetd [] rc-script - - unknown",
             "/etc/inittab:2 /bin/sh [] inittab - console none",
             "/etc/inittab:3 /sbin/getty [-L ttyS1 115200 vt100] inittab - console password",
             "/etc/systemd/system/sshd.service:3 /usr/sbin/sshd [-D] systemd 2222/tcp ssh password-blank-allowed",
@@ -131,7 +135,7 @@ fn fixture_service_findings_are_exact() {
     let dir = fixture();
     let (r, _) = scan_json(&dir.path().join("rootfs"));
     assert_eq!(
-        finding_lines(&r, "PRB-SVC"),
+        finding_lines(&r, &["PRB-SVC"]),
         [
             "PRB-SVC-001 critical likely /etc/init.d/rcS 33+28 L4-4 record:busybox-applets",
             "PRB-SVC-001 high likely /etc/inetd.conf 17+58 L2-2 record:busybox-applets",
@@ -235,7 +239,7 @@ fn fixture_permission_findings_are_exact() {
     if !is_root() {
         expect.swap(1, 2);
     }
-    assert_eq!(finding_lines(&r, "PRB-PERM"), expect);
+    assert_eq!(finding_lines(&r, &["PRB-PERM"]), expect);
     let rcs = finding(&r, "PRB-PERM-003", "/etc/init.d/rcS");
     assert_eq!(rcs["evidence"][0]["fields"][1]["value"], "100777");
     let shared = finding(&r, "PRB-PERM-002", "/var/shared");
@@ -270,8 +274,8 @@ fn tplink_wr841n_services() {
             "/etc/rc.d/rcS:37 /usr/bin/httpd [] rc-script - http unknown",
         ]
     );
-    assert_eq!(finding_lines(&r, "PRB-SVC"), Vec::<String>::new());
-    assert_eq!(finding_lines(&r, "PRB-PERM"), Vec::<String>::new());
+    assert_eq!(finding_lines(&r, &["PRB-SVC"]), Vec::<String>::new());
+    assert_eq!(finding_lines(&r, &["PRB-PERM"]), Vec::<String>::new());
 }
 
 #[test]
@@ -288,8 +292,8 @@ fn tplink_mt7628_services() {
             "/etc/inittab:2 /bin/login [] inittab - console password",
         ]
     );
-    assert_eq!(finding_lines(&r, "PRB-SVC"), Vec::<String>::new());
-    assert_eq!(finding_lines(&r, "PRB-PERM"), Vec::<String>::new());
+    assert_eq!(finding_lines(&r, &["PRB-SVC"]), Vec::<String>::new());
+    assert_eq!(finding_lines(&r, &["PRB-PERM"]), Vec::<String>::new());
 }
 
 #[test]
@@ -315,5 +319,65 @@ fn fact_init_systems() {
             "/etc/systemd/system/foobar:10 /usr/sbin/foobar [-n] systemd - - unknown",
         ]
     );
-    assert_eq!(finding_lines(&r, "PRB-SVC"), Vec::<String>::new());
+    assert_eq!(finding_lines(&r, &["PRB-SVC"]), Vec::<String>::new());
+}
+
+#[test]
+fn binwalk_squashfs_v2_root_shells_and_modes() {
+    let Some(r) = corpus_scan("formats/binwalk/squashfs_v2.bin") else {
+        return;
+    };
+    // A 2007 ADSL router root file system. inittab starts `-/bin/sh` with respawn on the console
+    // and with askfirst on tty2: two shells without login. rcS has `#/sbin/inetd` commented out,
+    // so inetd.conf's telnetd and ftpd are not started. BusyBox 1.0x pads its applet names to 4
+    // bytes: the table holds 47 applets from `[` to `vconfig` (sh yes, telnetd no).
+    assert_eq!(
+        service_lines(&r),
+        [
+            "/etc/inittab:2 /bin/sh [] inittab - console none",
+            "/etc/inittab:3 /bin/sh [] inittab - console none",
+        ]
+    );
+    let shell = finding(&r, "PRB-SVC-002", "/etc/inittab");
+    assert_eq!(shell["evidence"][0]["excerpt"], "::respawn:-/bin/sh");
+    let applets: Vec<&str> = shell["evidence"][1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(applets, ["/bin/busybox", "sh", "yes", "47", "195568"]);
+    // unsquashfs -lls agrees: these are 0777 in the image.
+    assert_eq!(
+        finding_lines(&r, &["PRB-SVC", "PRB-PERM"]),
+        [
+            "PRB-PERM-003 high confirmed /etc/init.d record:file-mode",
+            "PRB-PERM-003 high confirmed /etc/init.d/rcS record:file-mode",
+            "PRB-PERM-003 high confirmed /etc/inittab record:file-mode",
+            "PRB-PERM-003 high confirmed /etc/profile record:file-mode",
+            "PRB-SVC-002 high likely /etc/inittab 26+18 L2-2 record:busybox-applets",
+            "PRB-SVC-002 high likely /etc/inittab 45+23 L3-3 record:busybox-applets",
+            "PRB-PERM-002 medium confirmed /etc/arl record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/dhcp record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/dhcp/dhcp_getdata record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/dhcp6c.conf.sample record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/dhcp6s.conf.sample record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/fstab record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/inetd.conf record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/iproute2 record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/ipv6_start.sample record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/modules_install record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/ppp record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/ppp/chap-secrets record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/ppp/ip-down record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/ppp/ip-up record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/ppp/options record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/ppp/pap-secrets record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/radvd.conf.sample record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/rsa_host_key record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/services record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/snmp record:file-mode",
+            "PRB-PERM-002 medium confirmed /etc/vlan record:file-mode",
+        ]
+    );
 }

@@ -23,6 +23,8 @@ pub struct Applets {
     pub length: usize,
     /// The names, sorted.
     pub names: Vec<Vec<u8>>,
+    /// Offset of each name in the file.
+    pub offsets: Vec<usize>,
 }
 
 impl Applets {
@@ -34,7 +36,7 @@ impl Applets {
     /// Offset of `name` in the file, when it is in the table.
     pub fn position(&self, name: &[u8]) -> Option<usize> {
         let index = self.names.binary_search_by(|n| n.as_slice().cmp(name)).ok()?;
-        Some(self.offset + self.names.iter().take(index).map(|n| n.len() + 1).sum::<usize>())
+        self.offsets.get(index).copied()
     }
 }
 
@@ -42,12 +44,19 @@ fn name_byte(c: u8) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'.' | b'-' | b'[')
 }
 
+/// Applets every BusyBox build has at least one of: a sorted run of other names (a table of
+/// function names, `cat_main\0chmod_main\0…`) is not the applet table.
+const COMMON: &[&[u8]] = &[
+    b"sh", b"ash", b"ls", b"cat", b"echo", b"mount", b"init", b"sleep", b"true",
+];
+
 /// Finds the applet table in `data` (an ELF file).
 pub fn applets(data: &[u8]) -> Option<Applets> {
-    let mut best: Option<(usize, usize, usize)> = None; // (offset, end, count)
+    let mut best: Option<Vec<(usize, usize)>> = None;
     let mut i = 0;
     while i < data.len() {
-        // Collect one run of names starting at i.
+        // One run of names starting at i: each name ends with a NUL; older builds pad names to
+        // 4 bytes, so up to 3 more NULs may follow before the next name.
         let mut names: Vec<(usize, usize)> = Vec::new();
         let mut j = i;
         loop {
@@ -63,9 +72,21 @@ pub fn applets(data: &[u8]) -> Option<Applets> {
             }
             names.push((j, len));
             j += len + 1;
+            let pad = data
+                .get(j..)
+                .unwrap_or_default()
+                .iter()
+                .take(3)
+                .take_while(|&&c| c == 0)
+                .count();
+            if data.get(j + pad).is_some_and(|&c| name_byte(c)) {
+                j += pad;
+            } else {
+                break;
+            }
         }
         if names.len() >= MIN_APPLETS {
-            // The longest strictly increasing stretch of this run.
+            // The longest strictly increasing stretch of this run that looks like applets.
             let mut start = 0;
             for k in 1..=names.len() {
                 let increasing = k < names.len()
@@ -74,13 +95,15 @@ pub fn applets(data: &[u8]) -> Option<Applets> {
                         _ => false,
                     };
                 if !increasing {
-                    let count = k - start;
-                    if count >= MIN_APPLETS
-                        && best.is_none_or(|(_, _, c)| count > c)
-                        && let (Some(&(first, _)), Some(&(last, last_len))) =
-                            (names.get(start), names.get(k - 1))
+                    let stretch = names.get(start..k).unwrap_or_default();
+                    let common = stretch
+                        .iter()
+                        .any(|&(o, l)| data.get(o..o + l).is_some_and(|n| COMMON.contains(&n)));
+                    if stretch.len() >= MIN_APPLETS
+                        && common
+                        && best.as_ref().is_none_or(|b| stretch.len() > b.len())
                     {
-                        best = Some((first, last + last_len + 1, count));
+                        best = Some(stretch.to_vec());
                     }
                     start = k;
                 }
@@ -88,16 +111,17 @@ pub fn applets(data: &[u8]) -> Option<Applets> {
         }
         i = if names.is_empty() { i + 1 } else { j.max(i + 1) };
     }
-    let (offset, end, _) = best?;
-    let names = data
-        .get(offset..end.saturating_sub(1))?
-        .split(|&c| c == 0)
-        .map(<[u8]>::to_vec)
+    let best = best?;
+    let (&(offset, _), &(last, last_len)) = (best.first()?, best.last()?);
+    let names = best
+        .iter()
+        .filter_map(|&(o, l)| data.get(o..o + l).map(<[u8]>::to_vec))
         .collect();
     Some(Applets {
         offset,
-        length: end - offset,
+        length: last + last_len + 1 - offset,
         names,
+        offsets: best.iter().map(|&(o, _)| o).collect(),
     })
 }
 
@@ -124,12 +148,42 @@ mod tests {
     #[test]
     fn unsorted_or_short_runs_are_not_tables() {
         assert_eq!(applets(b"ls\0cat\0sh\0ash\0vi\0a\0b\0c\0"), None);
+        // Sorted, but no common applet: a table of function names.
+        assert_eq!(
+            applets(b"cat_main\0cp_main\0df_main\0ln_main\0ls_main\0rm_main\0sh_main\0vi_main\0"),
+            None
+        );
         assert_eq!(applets(b"a\0b\0c\0"), None);
         assert_eq!(applets(b""), None);
         // A run with a sorted stretch inside keeps only that stretch.
-        let a = applets(b"zz\0a\0b\0c\0d\0e\0f\0g\0h\0a\0").unwrap();
+        let a = applets(b"zz\0a\0b\0c\0d\0e\0ls\0m\0n\0a\0").unwrap();
         assert_eq!(a.offset, 3);
         assert_eq!(a.names.len(), 8);
+    }
+
+    #[test]
+    fn names_padded_to_four_bytes() {
+        // BusyBox 1.0x: names aligned, so 1 to 4 NULs between them.
+        let data = b"\x7fELF\0\0\0\0cat_main\0chmod_main\0cp_main\0df_main\0ln_main\0ls_main\0sh_main\0xx_main\0\0\0cat\0ftpd\0\0\0\0init\0\0\0\0ls\0\0msh\0ping\0\0\0\0sh\0\0tftpd\0\0\0\0vconfig\0%s\n";
+        let a = applets(data).unwrap();
+        let names: Vec<&[u8]> = a.names.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            names,
+            [
+                &b"cat"[..],
+                b"ftpd",
+                b"init",
+                b"ls",
+                b"msh",
+                b"ping",
+                b"sh",
+                b"tftpd",
+                b"vconfig"
+            ]
+        );
+        let at = a.position(b"sh").unwrap();
+        assert_eq!(&data[at..at + 3], b"sh\0");
+        assert_eq!(a.length, data.len() - 3 - a.offset);
     }
 
     /// Debian's busybox-static for five architectures: the table found is the whole applet list,

@@ -26,7 +26,8 @@ const HOW_WALK: &str = "For each root file system in the input (every container 
      default, when there is none), the start scripts under `/etc/rc.d` and `/etc/rc*.d`, `rc.local`, every \
      script in `/etc/init.d` (OpenWrt procd scripts included: `procd_set_param command`), systemd units \
      (`ExecStart=` under `lib/systemd/system` and `etc/systemd/system`), upstart jobs (`/etc/init/*.conf`), \
-     runit services (`/etc/sv/*/run`, `/etc/service/*/run`), `inetd.conf` and `xinetd.d`. \
+     runit services (`/etc/sv/*/run`, `/etc/service/*/run`), and `inetd.conf` or `xinetd.d` when inetd or xinetd \
+     is itself started. \
      Scripts are split into simple commands by a shell-line tokenizer (quotes, comments, continuations, \
      `;`, `&`, `&&`, `|`, redirections) and the scripts they call (`/etc/rc.d/rc.local`, \
      `. /lib/functions.sh`, `sh /etc/init.d/x start`) are followed, at most 8 calls deep and each script \

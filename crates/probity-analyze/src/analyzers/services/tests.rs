@@ -184,3 +184,37 @@ fn root_file_systems_in_subdirectories() {
         ]
     );
 }
+
+#[test]
+fn super_servers_count_only_when_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    put(
+        r,
+        "etc/inetd.conf",
+        b"telnet stream tcp nowait root /usr/sbin/telnetd telnetd\n",
+    );
+    put(
+        r,
+        "etc/xinetd.d/tftp",
+        b"service mytftp\n{\n  server = /usr/sbin/in.tftpd\n  server_args = -s /srv\n  protocol = udp\n}\n",
+    );
+    put(r, "etc/services", b"mytftp 6969/udp\n");
+    put(r, "etc/init.d/rcS", b"#!/bin/sh\n# inetd\n");
+    let (list, _) = services(r);
+    assert!(list.is_empty(), "{list:?}");
+    put(r, "etc/init.d/rcS", b"#!/bin/sh\nxinetd -stayalive\n");
+    let (list, out) = services(r);
+    assert_eq!(
+        list,
+        vec![
+            s("/etc/init.d/rcS", 2, "xinetd", "-stayalive", "rc-script"),
+            s("/etc/xinetd.d/tftp", 3, "/usr/sbin/in.tftpd", "-s /srv", "xinetd"),
+        ]
+    );
+    let tftp = &out.inventory.services[1];
+    assert_eq!((tftp.port, tftp.protocol.as_deref()), (Some(6969), Some("udp")));
+    assert_eq!(tftp.class.as_deref(), Some("tftp"));
+    assert_eq!(out.drafts.len(), 1);
+    assert_eq!(out.drafts[0].rule.to_string(), "PRB-SVC-006");
+}

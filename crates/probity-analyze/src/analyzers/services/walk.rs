@@ -261,8 +261,15 @@ impl<'r, 't> Walk<'r, 't> {
                 self.systemd(&p);
             }
         }
-        self.inetd();
-        self.xinetd();
+        // inetd.conf and xinetd.d only matter when the super-server itself is started.
+        let started = |name: &[u8]| self.found.iter().any(|f| basename(&f.binary) == name);
+        let (inetd, xinetd) = (started(b"inetd"), started(b"xinetd"));
+        if inetd {
+            self.inetd();
+        }
+        if xinetd {
+            self.xinetd();
+        }
     }
 
     fn text(&self, path: &[u8]) -> Option<(ArtifactId, Vec<u8>, Vec<u8>)> {
