@@ -205,7 +205,17 @@ fn fixture_service_findings_are_exact() {
         dir.path().join("rootfs").as_os_str(),
     ]);
     assert_eq!(code(&v), 0, "{}{}", stdout(&v), stderr(&v));
+    assert_eq!(
+        telnet["message"],
+        "`telnetd` is started by /etc/init.d/rcS line 4 on tcp port 2323 with a shell as its login \
+         program: a root shell without password; the applet is compiled into /bin/busybox"
+    );
     let dropbear = finding(&r, "PRB-SVC-003", "/etc/init.d/dropbear");
+    assert_eq!(
+        dropbear["message"],
+        "`/usr/sbin/dropbear` is started by /etc/init.d/dropbear line 8 on tcp port 22 with -B: \
+         accounts with an empty password can log in"
+    );
     assert_eq!(
         dropbear["evidence"][0]["excerpt"],
         "\tprocd_set_param command \"$PROG\" -F -P /var/run/dropbear.pid\n\tprocd_append_param command -B -p 22"

@@ -341,8 +341,16 @@ impl Services {
             Some("ssh")
                 if d.authentication == "password-blank-allowed" && basename(&f.binary) == b"dropbear" =>
             {
+                let valued = b"bprPWKIcajkT";
+                let root = if classify::has_flag(&f.arguments, b'w', valued) {
+                    " (except root: -w)"
+                } else if classify::has_flag(&f.arguments, b'g', valued) {
+                    " (root only with a key: -g)"
+                } else {
+                    ""
+                };
                 let msg = format!(
-                    "`{command}` is started by {at}{port} with -B: accounts with an empty password can log in"
+                    "`{command}` is started by {at}{port} with -B: accounts with an empty password can log in{root}"
                 );
                 drafts.extend(self.draft(rules::DROPBEAR_BLANK, f.file, msg, key.clone(), evidence.clone()));
             }

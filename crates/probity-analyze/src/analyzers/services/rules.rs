@@ -73,7 +73,7 @@ fn specs() -> Vec<Spec> {
             references: &[
                 "https://cwe.mitre.org/data/definitions/319.html",
                 "https://www.usenix.org/conference/usenixsecurity17/technical-sessions/presentation/antonakakis",
-                "https://www.cisa.gov/news-events/alerts/2016/10/14/heightened-ddos-threat-posed-mirai-and-other-botnets",
+                "https://www.cisa.gov/uscert/ncas/alerts/TA16-288A",
             ],
             remediation: "Do not start a telnet daemon in production firmware; offer SSH with per-device credentials \
                  if remote shell access is needed. Never start telnetd with `-l /bin/sh`.",
@@ -209,7 +209,7 @@ fn specs() -> Vec<Spec> {
             confidence: Confidence::Likely,
             cwe: &["CWE-1392", "CWE-798"],
             references: &[
-                "https://www.cisa.gov/news-events/alerts/2017/06/05/reducing-risk-snmp-abuse",
+                "https://www.cisa.gov/uscert/ncas/alerts/TA17-156A",
                 "https://cwe.mitre.org/data/definitions/1392.html",
             ],
             remediation: "Use SNMPv3 with per-device credentials, or at least unique community strings; never a \
