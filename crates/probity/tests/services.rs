@@ -391,3 +391,23 @@ fn binwalk_squashfs_v2_root_shells_and_modes() {
         ]
     );
 }
+
+#[test]
+fn modes_recorded_by_unpackers_reach_the_permission_rules() {
+    // tests/fixtures/build.sh makes /usr/bin/suid-helper mode 4755 in every image it builds.
+    let fx = fixtures();
+    for name in ["tar-gnu.tar", "squashfs-xz.img", "jffs2-be.img", "cpio-newc.cpio"] {
+        let (r, _) = scan_json(&fx.join(name));
+        let f: Vec<&Value> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"].as_str().unwrap().starts_with("PRB-PERM"))
+            .collect();
+        assert_eq!(f.len(), 1, "{name}");
+        assert_eq!(f[0]["rule_id"], "PRB-PERM-001", "{name}");
+        let last = f[0]["locations"][0]["hops"].as_array().unwrap().last().unwrap();
+        assert_eq!(last["member"], "/usr/bin/suid-helper", "{name}");
+        assert_eq!(f[0]["evidence"][0]["fields"][1]["value"], "104755", "{name}");
+    }
+}
