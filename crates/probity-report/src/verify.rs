@@ -99,6 +99,14 @@ pub fn verify(report: &Report, input: &Path) -> Verification {
             .or_insert_with(|| resolve(input, &key, &limits, &unpacker, &spool).map_err(|e| e.to_string()))
             .clone()
     };
+    // Directories (and other objects without content) can be the subject of a finding (a
+    // world-writable directory): there are no bytes to re-derive at such a location.
+    let contentless: std::collections::HashSet<Locator> = report
+        .artifacts
+        .iter()
+        .filter(|a| !a.kind.has_content())
+        .filter_map(|a| probity_model::report::locator_of(&report.input.name, &report.artifacts, a.id))
+        .collect();
     for (i, f) in report.findings.iter().enumerate() {
         let mut reasons = Vec::new();
         let mut verified = 0;
@@ -106,6 +114,13 @@ pub fn verify(report: &Report, input: &Path) -> Verification {
             reasons.push("the finding has no location".to_string());
         }
         for loc in &f.locations {
+            if loc.range.is_none()
+                && contentless.contains(loc)
+                && f.evidence.iter().all(|e| e.region.is_none())
+            {
+                v.evidence_unverifiable += f.evidence.len() as u64;
+                continue;
+            }
             let content = match open(loc) {
                 Ok(c) => c,
                 Err(e) => {

@@ -6,7 +6,9 @@ use crate::rules::rule_file;
 
 pub mod indicators;
 pub mod keys;
+pub mod permissions;
 pub mod secrets;
+pub mod services;
 
 /// Every analyzer, in the order their rules are listed.
 pub fn registry() -> Result<Vec<Box<dyn Analyzer>>, AnalyzeError> {
@@ -19,5 +21,7 @@ pub fn registry() -> Result<Vec<Box<dyn Analyzer>>, AnalyzeError> {
         )?),
         Box::new(secrets::Secrets::new()?),
         Box::new(keys::Keys::new()),
+        Box::new(services::Services::new()),
+        Box::new(permissions::Permissions::new()),
     ])
 }
