@@ -71,9 +71,9 @@ pub fn write(report: &Report, heading: &dyn Fn(&str) -> String, out: &mut dyn Wr
             };
             writeln!(
                 out,
-                "  {} {}{port}, authentication {}{} ({} at {}:{})",
+                "  {}{}{port}, authentication {}{} ({} at {}:{})",
                 show(&s.binary),
-                args.join(" "),
+                args.iter().map(|a| format!(" {a}")).collect::<String>(),
                 e(&s.authentication),
                 s.class
                     .as_deref()
