@@ -26,6 +26,10 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<u8> {
             })?;
         }
     }
+    // A word list past the bounds the accounts analyzer reads is refused now, not cut silently.
+    if let Some(p) = &a.wordlist {
+        probity_analyze::analyzers::accounts::read_wordlist(p).map_err(anyhow::Error::msg)?;
+    }
     let opts = ScanOptions {
         limits: a.limits.limits(),
         rules: RuleFilter::excluding(&a.exclude_rules)?,

@@ -12,13 +12,17 @@ fn list_shows_every_rule() {
     assert_eq!(code(&o), 0);
     let out = stdout(&o);
     assert!(
-        out.starts_with("PRB-IND-001  critical  D-Link 'roodkcableoj' User-Agent authentication bypass\n"),
+        out.starts_with("PRB-ACC-001  high  Account other than root with user id 0\n"),
         "{out}"
     );
-    assert!(out.contains("\n12 rules;"), "{out}");
+    assert!(
+        out.contains("\nPRB-IND-001  critical  D-Link 'roodkcableoj' User-Agent authentication bypass\n"),
+        "{out}"
+    );
+    assert!(out.contains("\n18 rules;"), "{out}");
     let json = run(&["rules", "list", "--format", "json"]);
     let rules: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(rules.as_array().unwrap().len(), 12);
+    assert_eq!(rules.as_array().unwrap().len(), 18);
 }
 
 #[test]
