@@ -375,6 +375,7 @@ pub fn is_weak(scheme: &str) -> bool {
 /// name right before them, so that arbitrary `:$` in code or text is not taken for a record.
 pub fn scan_embedded(data: &[u8], skip: &dyn Fn(u64, u64) -> bool) -> Vec<Record> {
     let mut out = Vec::new();
+    let (mut counted, mut lines_before) = (0usize, 0usize);
     for colon in memchr::memmem::find_iter(data, b":$") {
         if out.len() >= MAX_RECORDS {
             break;
@@ -399,11 +400,9 @@ pub fn scan_embedded(data: &[u8], skip: &dyn Fn(u64, u64) -> bool) -> Vec<Record
             .take_while(|&&b| is_crypt64(b) || b == b'$' || b == b'=')
             .count();
         let hash = data.get(hash_start..hash_start + hash_len).unwrap_or_default();
-        let scheme = match identify(hash) {
-            (PasswordState::Hash, Some(s)) if s != "unknown" => s,
-            _ => continue,
-        };
-        let _ = scheme;
+        if !matches!(identify(hash), (PasswordState::Hash, Some(s)) if s != "unknown") {
+            continue;
+        }
         let end = hash_start + hash_len;
         if skip(start as u64, (end - start) as u64) {
             continue;
@@ -411,10 +410,13 @@ pub fn scan_embedded(data: &[u8], skip: &dyn Fn(u64, u64) -> bool) -> Vec<Record
         let (Some(name), Some(raw)) = (data.get(start..colon), data.get(start..end)) else {
             continue;
         };
-        let line = data
-            .get(..start)
-            .map(|b| memchr::memchr_iter(b'\n', b).count() + 1)
-            .unwrap_or(1);
+        // Lines are counted incrementally: records come in increasing order of offset.
+        lines_before += data
+            .get(counted..start)
+            .map(|b| memchr::memchr_iter(b'\n', b).count())
+            .unwrap_or_default();
+        counted = counted.max(start);
+        let line = lines_before + 1;
         out.push(Record {
             format: RecordFormat::Embedded,
             line: u32::try_from(line).unwrap_or(u32::MAX),
@@ -548,11 +550,14 @@ mod tests {
 
     #[test]
     fn embedded_records() {
-        let data = b"\xfa\xafjohndoe:$1$abc$5bFcx/QfAOJAy7G8fC9AW1\xcc\nuser1:$.su.CHAR\nx:$1$short$abc\n";
+        let data = b"\xfa\xafjohndoe:$1$abc$5bFcx/QfAOJAy7G8fC9AW1\xcc\nuser1:$.su.CHAR\nx:$1$short$abc\n\
+                     \n\x00a:$1$abc$5bFcx/QfAOJAy7G8fC9AW1";
         let r = scan_embedded(data, &|_, _| false);
-        assert_eq!(r.len(), 1);
+        assert_eq!(r.len(), 2);
         assert_eq!(r[0].name(), b"johndoe");
+        assert_eq!(r[0].line, 1);
+        assert_eq!((r[1].name(), r[1].line), (&b"a"[..], 5));
         assert_eq!((r[0].offset, r[0].raw.len()), (2, 37));
-        assert!(scan_embedded(data, &|o, _| o == 2).is_empty());
+        assert_eq!(scan_embedded(data, &|o, _| o == 2).len(), 1);
     }
 }
