@@ -159,17 +159,19 @@ fn find_db(
         return None;
     }
     let content = tree.open(first).ok()?;
+    // User databases are text: a file with a NUL byte (the `htpasswd` program, a `passwd`
+    // binary) is only searched for embedded records.
+    let text = memchr::memchr(0, &content).is_none();
     let mut records = match kind {
-        Some(k) if named => parse::parse_db(&content, k),
+        Some(k) if named && text => parse::parse_db(&content, k),
         _ => Vec::new(),
     };
     if kind == Some(DbKind::Group) {
-        records.retain(|r| {
-            matches!(
-                parse::identify(r.password()).0,
-                PasswordState::Hash | PasswordState::Plaintext
-            )
-        });
+        // Only group passwords that are real hashes: a `group*` file's `x` or empty fields say
+        // nothing about access, and a clear-text guess there would be noise.
+        records.retain(
+            |r| matches!(parse::identify(r.password()), (PasswordState::Hash, Some(s)) if s != "unknown"),
+        );
     } else if records.is_empty() && kind != Some(DbKind::Config) {
         let ranges = covered.get(&first).map(Vec::as_slice).unwrap_or_default();
         let skip = |o: u64, l: u64| ranges.iter().any(|&(s, e)| o < e && o.saturating_add(l) > s);
