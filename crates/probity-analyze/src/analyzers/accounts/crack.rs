@@ -223,8 +223,8 @@ impl Target {
                 }
             }
             Target::Pwhash { scheme, hash } => match *scheme {
-                // DES crypt uses only the first 8 bytes: longer candidates would match spuriously
-                // often (any candidate sharing the first 8); they are tried as their prefix.
+                // DES crypt reads only the first 8 bytes: a longer candidate would "match" for its
+                // prefix and be reported as a password it is not, so it is skipped.
                 "des-crypt" => password.len() <= 8 && pwhash::unix_crypt::verify(password, hash),
                 "bsdi-crypt" => pwhash::bsdi_crypt::verify(password, hash),
                 "sha256-crypt" => pwhash::sha256_crypt::verify(password, hash),

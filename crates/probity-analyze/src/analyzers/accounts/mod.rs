@@ -172,7 +172,7 @@ fn find_db(
         records.retain(
             |r| matches!(parse::identify(r.password()), (PasswordState::Hash, Some(s)) if s != "unknown"),
         );
-    } else if records.is_empty() && kind != Some(DbKind::Config) {
+    } else if records.is_empty() {
         let ranges = covered.get(&first).map(Vec::as_slice).unwrap_or_default();
         let skip = |o: u64, l: u64| ranges.iter().any(|&(s, e)| o < e && o.saturating_add(l) > s);
         records = parse::scan_embedded(&content, &skip);
