@@ -7,7 +7,7 @@
 //! not depend on thread timing. MD5-crypt and Apache's apr1 (the same algorithm with another magic)
 //! are computed here from the algorithm's description with the `md-5` crate, which lets one
 //! implementation serve both and compares digests without building strings; the other schemes
-//! use the `pwhash` crate. Costly schemes get fewer candidates (see [`candidate_cap`]).
+//! use the `pwhash` crate. The work is bounded by a budget (see [`plan`]).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -253,35 +253,68 @@ pub fn recoverable(scheme: &str) -> bool {
     )
 }
 
-/// How many candidates a hash gets: every one for the fast schemes (and SHA-crypt at its default
-/// 5000 rounds); costly settings get proportionally fewer, so that one bcrypt hash of cost 12 or a
-/// SHA-crypt hash with a million rounds can not hold a scan for hours. The built-in list and the
-/// account names always fit (they come first).
-pub fn candidate_cap(scheme: &str, hash: &[u8]) -> usize {
-    const FULL: usize = MAX_WORDLIST_CANDIDATES + 100_000;
+/// Work budget of one scan without `--wordlist`, in units of about one MD5-crypt (see
+/// [`unit_cost`]): a few minutes on two cores at worst, however many hashes a hostile image holds.
+pub const BUDGET_BUILTIN: u64 = 2_000_000;
+
+/// Work budget of one scan with `--wordlist` (the user asked for the work; still bounded).
+pub const BUDGET_WORDLIST: u64 = 200_000_000;
+
+fn number(b: &[u8]) -> Option<u64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// The work one candidate costs against `hash`, in units of about one MD5-crypt, or `None` when a
+/// single candidate costs too much to try at all (bcrypt above cost 14, SHA-crypt above 1,000,000
+/// rounds, BSDi crypt above 1,000,000 rounds).
+pub fn unit_cost(scheme: &str, hash: &[u8]) -> Option<u64> {
     match scheme {
         "bcrypt" => {
-            let cost = hash
-                .get(4..6)
-                .and_then(|c| std::str::from_utf8(c).ok())
-                .and_then(|c| c.parse::<u32>().ok())
-                .unwrap_or(31);
-            // Cost 5 (32 rounds of the key schedule): 20,000 candidates; each step halves it.
-            (20_000usize >> cost.saturating_sub(5).min(20)).max(1_000)
+            let cost = hash.get(4..6).and_then(number)?;
+            // Cost 5 (2^5 key schedule rounds) is about 8 MD5-crypts; each step doubles it.
+            (cost <= 14).then(|| 1u64 << cost.saturating_sub(2))
         }
-        "sha256-crypt" | "sha512-crypt" | "sha1-crypt" => {
+        "sha256-crypt" | "sha512-crypt" => {
             let rounds = hash
                 .split(|&b| b == b'$')
                 .find_map(|f| f.strip_prefix(b"rounds="))
-                .and_then(|r| std::str::from_utf8(r).ok())
-                .and_then(|r| r.parse::<u64>().ok());
-            match rounds {
-                Some(r) if r > 5000 => ((FULL as u64 * 5000 / r) as usize).max(1_000),
-                _ => FULL,
-            }
+                .map_or(Some(5000), number)?;
+            // SHA-512-crypt at its default 5000 rounds is about 10 MD5-crypts.
+            (rounds <= 1_000_000).then_some((rounds / 500).max(1))
         }
-        _ => FULL,
+        "sha1-crypt" => {
+            let rounds = hash.split(|&b| b == b'$').nth(2).and_then(number)?;
+            (rounds <= 1_000_000).then_some((rounds / 1000).max(1))
+        }
+        "bsdi-crypt" => {
+            // `_` and 4 characters of rounds, least significant first.
+            let mut rounds = 0u64;
+            for (i, &c) in hash.get(1..5)?.iter().enumerate() {
+                let v = CRYPT64.iter().position(|&x| x == c)? as u64;
+                rounds |= v << (6 * i);
+            }
+            (rounds <= 1_000_000).then_some((rounds / 1000).max(1))
+        }
+        _ => Some(1),
     }
+}
+
+/// How many candidates each hash gets (in the order given): all of them while the budget lasts,
+/// then fewer, then none. The plan depends only on the hashes and the number of candidates, so
+/// the result does not depend on how fast the machine is.
+pub fn plan(hashes: &[(Vec<u8>, &'static str)], candidates: usize, budget: u64) -> Vec<usize> {
+    let mut left = budget;
+    hashes
+        .iter()
+        .map(|(hash, scheme)| {
+            let Some(unit) = unit_cost(scheme, hash) else {
+                return 0;
+            };
+            let cap = (left / unit).min(candidates as u64);
+            left -= cap * unit;
+            usize::try_from(cap).unwrap_or(candidates)
+        })
+        .collect()
 }
 
 /// What recovery found for one hash.
@@ -291,12 +324,17 @@ pub struct Recovery {
     pub found: Option<Candidate>,
     /// How many candidates were tried (all of them when the password was not found).
     pub tried: usize,
-    /// Whether the candidate list was cut for this scheme's cost.
+    /// Whether the candidate list was cut (the work budget, or a scheme too costly to try).
     pub capped: bool,
 }
 
-/// Tries `candidates` against every `(scheme, hash)`; the key of the result is the hash.
-pub fn recover(hashes: &[(&'static str, Vec<u8>)], candidates: &[Candidate]) -> BTreeMap<Vec<u8>, Recovery> {
+/// Tries `candidates` against every `(scheme, hash)` within `budget` (see [`plan`]); the key of
+/// the result is the hash.
+pub fn recover(
+    hashes: &[(&'static str, Vec<u8>)],
+    candidates: &[Candidate],
+    budget: u64,
+) -> BTreeMap<Vec<u8>, Recovery> {
     let mut unique: BTreeMap<Vec<u8>, &'static str> = BTreeMap::new();
     for (scheme, hash) in hashes {
         if recoverable(scheme) {
@@ -304,11 +342,12 @@ pub fn recover(hashes: &[(&'static str, Vec<u8>)], candidates: &[Candidate]) -> 
         }
     }
     let unique: Vec<(Vec<u8>, &'static str)> = unique.into_iter().collect();
+    let caps = plan(&unique, candidates.len(), budget);
     unique
         .par_iter()
-        .filter_map(|(hash, scheme)| {
+        .zip(caps)
+        .filter_map(|((hash, scheme), cap)| {
             let target = Target::new(scheme, hash)?;
-            let cap = candidate_cap(scheme, hash).min(candidates.len());
             let list = candidates.get(..cap).unwrap_or(candidates);
             let found = list
                 .par_iter()
@@ -446,7 +485,7 @@ mod tests {
             cand("admin"),
             cand("123456"),
         ];
-        let r = recover(&hashes, &cands);
+        let r = recover(&hashes, &cands, BUDGET_BUILTIN);
         assert_eq!(r.len(), 6, "yescrypt is not recoverable");
         let found = |h: &[u8]| {
             r[h].found
@@ -472,16 +511,33 @@ mod tests {
         let r = recover(
             &[("des-crypt", b"aZGJuE6EXrjEE".to_vec())],
             &[cand("test1234extra")],
+            BUDGET_BUILTIN,
         );
         assert_eq!(r[&b"aZGJuE6EXrjEE"[..]].found, None);
     }
 
     #[test]
-    fn caps_for_costly_schemes() {
-        assert_eq!(candidate_cap("bcrypt", b"$2b$05$x"), 20_000);
-        assert_eq!(candidate_cap("bcrypt", b"$2b$10$x"), 1_000);
-        assert_eq!(candidate_cap("sha512-crypt", b"$6$rounds=50000$s$h"), 110_000);
-        assert_eq!(candidate_cap("md5-crypt", b"$1$s$h"), 1_100_000);
+    fn costly_schemes_and_the_budget() {
+        assert_eq!(unit_cost("bcrypt", b"$2b$05$x"), Some(8));
+        assert_eq!(unit_cost("bcrypt", b"$2b$10$x"), Some(256));
+        assert_eq!(unit_cost("bcrypt", b"$2b$31$x"), None);
+        assert_eq!(unit_cost("sha512-crypt", b"$6$s$h"), Some(10));
+        assert_eq!(unit_cost("sha512-crypt", b"$6$rounds=50000$s$h"), Some(100));
+        assert_eq!(unit_cost("sha512-crypt", b"$6$rounds=999999999$s$h"), None);
+        assert_eq!(unit_cost("sha1-crypt", b"$sha1$40000$s$h"), Some(40));
+        assert_eq!(unit_cost("bsdi-crypt", b"_J9..CCCCXBrJUJV154M"), Some(1));
+        assert_eq!(unit_cost("bsdi-crypt", b"_zzzzCCCCXBrJUJV154M"), None);
+        assert_eq!(unit_cost("md5-crypt", b"$1$s$h"), Some(1));
+        let hashes = vec![
+            (b"$1$a$h".to_vec(), "md5-crypt"),
+            (b"$6$b$h".to_vec(), "sha512-crypt"),
+            (b"$2b$31$x".to_vec(), "bcrypt"),
+            (b"$1$c$h".to_vec(), "md5-crypt"),
+        ];
+        // 100 candidates, a budget of 150 units: the MD5 hash gets all, the SHA-512 hash 5, the
+        // rest nothing.
+        assert_eq!(plan(&hashes, 100, 150), [100, 5, 0, 0]);
+        assert_eq!(plan(&hashes, 100, u64::MAX), [100, 100, 0, 100]);
     }
 
     #[test]

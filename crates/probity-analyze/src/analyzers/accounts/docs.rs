@@ -187,15 +187,18 @@ pub fn rules() -> Vec<RuleDescriptor> {
                  deduplicated), in parallel, against the candidates in order: built-in list, account names, \
                  word list (at most 1,000,000 lines). DES crypt, BSDi crypt, SHA-256/512-crypt, SHA1-crypt and \
                  bcrypt are computed with the `pwhash` crate; MD5-crypt, apr1, htpasswd's `{SHA}` and \
-                 Mosquitto's salted SHA-512 by Probity (with the `md-5`, `sha1` and `sha2` crates). Costly settings \
-                 get fewer candidates: bcrypt 20,000 at cost 5, halved per cost step (at least 1,000); SHA-crypt \
-                 with more than the default 5000 rounds proportionally fewer. Hashes of locked accounts are \
+                 Mosquitto's salted SHA-512 by Probity (with the `md-5`, `sha1` and `sha2` crates). The work is bounded by a budget counted in units of \
+                 about one MD5-crypt (SHA-512-crypt at 5000 rounds: 10; bcrypt cost 5: 8, doubling per cost \
+                 step; more rounds, proportionally more): 2,000,000 units per scan without `--wordlist`, \
+                 200,000,000 with one. Hashes are served in a fixed order, each with every candidate while \
+                 the budget lasts, so the result does not depend on the machine. bcrypt above cost 14 and \
+                 SHA-crypt or BSDi crypt above 1,000,000 rounds are not tried at all. Hashes of locked accounts are \
                  not tried.",
                 "None: a match is a proof. (The account may be unusable for login, for example when no login \
                  service runs; the password is still the vendor's.)",
                 "yescrypt, scrypt, Sun MD5, `{SSHA}` and unknown schemes are not tried (no maintained \
                  implementation is used for them yet); candidates beyond \
-                 the caps for costly schemes are not tried; DES crypt is tried with candidates of at most 8 \
+                 the work budget are not tried; DES crypt is tried with candidates of at most 8 \
                  bytes (it ignores the rest).",
                 "`/etc/passwd.bak` line 1 (`admin:$1$$iC.dUsGpxNNJGeOm1dFio/:0:0:root:/:/bin/sh`): the password \
                  of `admin` is `1234` (built-in list `mirai`).",

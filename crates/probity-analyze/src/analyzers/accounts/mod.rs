@@ -332,7 +332,12 @@ impl Analyzer for Accounts {
         let recovered = if hashes.is_empty() {
             BTreeMap::new()
         } else {
-            crack::recover(&hashes, &self.candidates(&files, cx)?)
+            let budget = if cx.options.wordlist.is_some() {
+                crack::BUDGET_WORDLIST
+            } else {
+                crack::BUDGET_BUILTIN
+            };
+            crack::recover(&hashes, &self.candidates(&files, cx)?, budget)
         };
         let sibling = siblings(tree, &files);
         for (i, f) in files.iter().enumerate() {
