@@ -28,6 +28,10 @@ pub const RULE_FILES: &[RuleFile] = &[
         name: "indicators.toml",
         text: include_str!("../../../rules/indicators.toml"),
     },
+    RuleFile {
+        name: "credentials.toml",
+        text: include_str!("../../../rules/credentials.toml"),
+    },
 ];
 
 /// The embedded rule file called `name`.
@@ -104,7 +108,7 @@ mod tests {
     #[test]
     fn ruleset_has_a_version_and_digest() {
         let info = ruleset_info().unwrap();
-        assert_eq!(info.version, "2026.11.0");
+        assert_eq!(info.version, "2026.11.1");
         assert_eq!(info, ruleset_info().unwrap());
     }
 

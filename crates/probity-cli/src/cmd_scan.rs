@@ -32,6 +32,10 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Result<u8> {
         probity_analyze::analyzers::keys::parse_known_keys(&String::from_utf8_lossy(&text))
             .map_err(|e| anyhow::anyhow!("--known-keys `{shown}`: {e}"))?;
     }
+    // A word list past the bounds the accounts analyzer reads is refused now, not cut silently.
+    if let Some(p) = &a.wordlist {
+        probity_analyze::analyzers::accounts::read_wordlist(p).map_err(anyhow::Error::msg)?;
+    }
     let opts = ScanOptions {
         limits: a.limits.limits(),
         rules: RuleFilter::excluding(&a.exclude_rules)?,

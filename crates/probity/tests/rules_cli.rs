@@ -21,11 +21,17 @@ fn list_shows_every_rule() {
     for l in out.lines().filter(|l| l.starts_with("PRB-")) {
         *areas.entry(l.split('-').nth(1).unwrap().to_string()).or_insert(0) += 1;
     }
-    let expected: std::collections::BTreeMap<String, i32> =
-        [("CRED", 4), ("IND", 12), ("KEY", 6), ("PERM", 3), ("SVC", 8)]
-            .into_iter()
-            .map(|(a, n)| (a.to_string(), n))
-            .collect();
+    let expected: std::collections::BTreeMap<String, i32> = [
+        ("ACC", 6),
+        ("CRED", 4),
+        ("IND", 12),
+        ("KEY", 6),
+        ("PERM", 3),
+        ("SVC", 8),
+    ]
+    .into_iter()
+    .map(|(a, n)| (a.to_string(), n))
+    .collect();
     assert_eq!(areas, expected);
     let total: i32 = expected.values().sum();
     assert!(out.contains(&format!("\n{total} rules;")), "{out}");

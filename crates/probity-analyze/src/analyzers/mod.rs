@@ -4,6 +4,7 @@ use crate::AnalyzeError;
 use crate::analyzer::Analyzer;
 use crate::rules::rule_file;
 
+pub mod accounts;
 pub mod indicators;
 pub mod keys;
 pub mod permissions;
@@ -14,7 +15,10 @@ pub mod services;
 pub fn registry() -> Result<Vec<Box<dyn Analyzer>>, AnalyzeError> {
     let indicators =
         rule_file("indicators.toml").ok_or_else(|| AnalyzeError::rules("indicators.toml", "missing"))?;
+    let credentials =
+        rule_file("credentials.toml").ok_or_else(|| AnalyzeError::rules("credentials.toml", "missing"))?;
     Ok(vec![
+        Box::new(accounts::Accounts::new(credentials)?),
         Box::new(indicators::Indicators::from_toml(
             indicators.name,
             indicators.text,
