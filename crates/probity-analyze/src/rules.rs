@@ -4,7 +4,7 @@
 //! embedded with `include_str!`, so the binary needs nothing beside it, and the report names the
 //! ruleset by its declared version and a SHA-256 over all rule files.
 
-use probity_model::{RuleId, RulesetInfo, Sha256Hasher};
+use probity_model::{Confidence, RuleDescriptor, RuleDoc, RuleId, RulesetInfo, Severity, Sha256Hasher};
 use serde::Deserialize;
 
 use crate::AnalyzeError;
@@ -120,5 +120,62 @@ mod tests {
         assert!(f.allows(&"PRB-CRED-001".parse().unwrap()));
         assert!(RuleFilter::excluding(&["IND".into()]).is_err());
         assert!(RuleFilter::excluding(&["XYZ-*".into()]).is_err());
+    }
+}
+
+/// What an analyzer writes for one of its rules; [`RuleSpec::build`] makes the descriptor (the
+/// analyzer's id filled in, the id parsed). One constructor for every analyzer's rule table.
+#[derive(Debug, Clone)]
+pub struct RuleSpec<'a> {
+    /// `PRB-<AREA>-<NNN>`.
+    pub id: &'a str,
+    /// CamelCase name (SARIF).
+    pub name: &'a str,
+    /// One-line title.
+    pub title: &'a str,
+    /// Default severity.
+    pub severity: Severity,
+    /// Default confidence.
+    pub confidence: Confidence,
+    /// CWE ids.
+    pub cwe: &'a [&'a str],
+    /// Public references.
+    pub references: &'a [&'a str],
+    /// What to do about it.
+    pub remediation: &'a str,
+    /// The documentation `probity rules explain` prints.
+    pub doc: RuleDoc,
+}
+
+impl RuleSpec<'_> {
+    /// The descriptor of this rule of `analyzer`; `None` when the id is malformed (a bug that the
+    /// analyzers' unit tests catch).
+    pub fn build(self, analyzer: &str) -> Option<RuleDescriptor> {
+        Some(RuleDescriptor {
+            id: self.id.parse::<RuleId>().ok()?,
+            name: self.name.into(),
+            title: self.title.into(),
+            analyzer: analyzer.into(),
+            severity: self.severity,
+            confidence: self.confidence,
+            cwe: self.cwe.iter().map(|c| c.to_string()).collect(),
+            cve: Vec::new(),
+            references: self.references.iter().map(|c| c.to_string()).collect(),
+            remediation: self.remediation.into(),
+            doc: self.doc,
+        })
+    }
+}
+
+/// Rule documentation from its six parts, in the order of the headings: what it detects, why it
+/// matters, how it works, known false positives, known false negatives, an example.
+pub fn rule_doc([detects, why, how, false_positives, false_negatives, example]: [&str; 6]) -> RuleDoc {
+    RuleDoc {
+        detects: detects.into(),
+        why: why.into(),
+        how: how.into(),
+        false_positives: false_positives.into(),
+        false_negatives: false_negatives.into(),
+        example: example.into(),
     }
 }

@@ -99,19 +99,18 @@ fn descriptor(
     remediation: &str,
     doc: RuleDoc,
 ) -> Option<RuleDescriptor> {
-    Some(RuleDescriptor {
-        id: id.parse().ok()?,
-        name: name.into(),
-        title: title.into(),
-        analyzer: ID.into(),
+    crate::rules::RuleSpec {
+        id,
+        name,
+        title,
         severity,
         confidence: Confidence::Confirmed,
-        cwe: cwe.iter().map(|s| s.to_string()).collect(),
-        cve: Vec::new(),
-        references: references.iter().map(|s| s.to_string()).collect(),
-        remediation: remediation.into(),
+        cwe,
+        references,
+        remediation,
         doc,
-    })
+    }
+    .build(ID)
 }
 
 const HOW: &str = "Every regular file and directory with a recorded mode (`st_mode`) is checked: the setuid \

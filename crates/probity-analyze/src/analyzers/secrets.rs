@@ -23,8 +23,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use probity_model::{
-    Confidence, Evidence, EvidenceKind, Field, Region, RuleDescriptor, RuleDoc, RuleId, Severity,
-    StringEncoding,
+    Confidence, Evidence, EvidenceKind, Field, Region, RuleDescriptor, RuleId, Severity, StringEncoding,
 };
 
 use crate::AnalyzeError;
@@ -609,30 +608,19 @@ fn rule(
     remediation: &str,
     doc: [&str; 6],
 ) -> Result<RuleDescriptor, AnalyzeError> {
-    let id: RuleId = id
-        .parse()
-        .map_err(|e: probity_model::rule::RuleIdError| AnalyzeError::rules(ID, e))?;
-    let [detects, why, how, false_positives, false_negatives, example] = doc.map(String::from);
-    Ok(RuleDescriptor {
+    crate::rules::RuleSpec {
         id,
-        name: name.into(),
-        title: title.into(),
-        analyzer: ID.into(),
+        name,
+        title,
         severity,
         confidence,
-        cwe: cwe.iter().map(|s| s.to_string()).collect(),
-        cve: Vec::new(),
-        references: references.iter().map(|s| s.to_string()).collect(),
-        remediation: remediation.into(),
-        doc: RuleDoc {
-            detects,
-            why,
-            how,
-            false_positives,
-            false_negatives,
-            example,
-        },
-    })
+        cwe,
+        references,
+        remediation,
+        doc: crate::rules::rule_doc(doc),
+    }
+    .build(ID)
+    .ok_or_else(|| AnalyzeError::rules(ID, format!("`{id}` is not a rule id")))
 }
 
 impl Secrets {

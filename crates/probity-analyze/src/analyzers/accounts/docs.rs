@@ -1,6 +1,6 @@
 //! The rules of the accounts analyzer and their documentation (`probity rules explain`).
 
-use probity_model::{Confidence, RuleDescriptor, RuleDoc, RuleId, Severity};
+use probity_model::{Confidence, RuleDescriptor, Severity};
 
 use super::ID;
 
@@ -31,27 +31,18 @@ fn rule(
     remediation: &str,
     doc: [&str; 6],
 ) -> Option<RuleDescriptor> {
-    let [detects, why, how, false_positives, false_negatives, example] = doc;
-    Some(RuleDescriptor {
-        id: id.parse::<RuleId>().ok()?,
-        name: name.into(),
-        title: title.into(),
-        analyzer: ID.into(),
+    crate::rules::RuleSpec {
+        id,
+        name,
+        title,
         severity,
         confidence,
-        cwe: cwe.iter().map(|s| (*s).into()).collect(),
-        cve: Vec::new(),
-        references: references.iter().map(|s| (*s).into()).collect(),
-        remediation: remediation.into(),
-        doc: RuleDoc {
-            detects: detects.into(),
-            why: why.into(),
-            how: how.into(),
-            false_positives: false_positives.into(),
-            false_negatives: false_negatives.into(),
-            example: example.into(),
-        },
-    })
+        cwe,
+        references,
+        remediation,
+        doc: crate::rules::rule_doc(doc),
+    }
+    .build(ID)
 }
 
 const HOW_DB: &str = "User databases are recognised by name wherever they are in the image: `passwd`, `shadow`, \

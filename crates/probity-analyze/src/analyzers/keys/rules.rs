@@ -1,6 +1,6 @@
 //! The rules of the key analyzer (`PRB-KEY-NNN`) and their documentation.
 
-use probity_model::{Confidence, RuleDescriptor, RuleDoc, RuleId, Severity};
+use probity_model::{Confidence, RuleDescriptor, RuleDoc, Severity};
 
 use super::ID;
 
@@ -36,19 +36,18 @@ fn rule(
     remediation: &str,
     doc: RuleDoc,
 ) -> Option<RuleDescriptor> {
-    Some(RuleDescriptor {
-        id: id.parse::<RuleId>().ok()?,
-        name: name.into(),
-        title: title.into(),
-        analyzer: ID.into(),
+    crate::rules::RuleSpec {
+        id,
+        name,
+        title,
         severity,
         confidence,
-        cwe: cwe.iter().map(|s| s.to_string()).collect(),
-        cve: Vec::new(),
-        references: references.iter().map(|s| s.to_string()).collect(),
-        remediation: remediation.into(),
+        cwe,
+        references,
+        remediation,
         doc,
-    })
+    }
+    .build(ID)
 }
 
 /// The analyzer's rules, in id order.

@@ -1,6 +1,6 @@
 //! The rules of the boot attack-surface analyzer (area SVC) and their documentation.
 
-use probity_model::{Confidence, RuleDescriptor, RuleDoc, RuleId, Severity};
+use probity_model::{Confidence, RuleDescriptor, Severity};
 
 use super::ID;
 
@@ -255,26 +255,25 @@ pub fn descriptors() -> Vec<RuleDescriptor> {
     specs()
         .into_iter()
         .filter_map(|s| {
-            Some(RuleDescriptor {
-                id: s.id.parse::<RuleId>().ok()?,
-                name: s.name.into(),
-                title: s.title.into(),
-                analyzer: ID.into(),
+            crate::rules::RuleSpec {
+                id: s.id,
+                name: s.name,
+                title: s.title,
                 severity: s.severity,
                 confidence: s.confidence,
-                cwe: s.cwe.iter().map(|c| c.to_string()).collect(),
-                cve: Vec::new(),
-                references: s.references.iter().map(|c| c.to_string()).collect(),
-                remediation: s.remediation.into(),
-                doc: RuleDoc {
-                    detects: s.detects.into(),
-                    why: s.why.into(),
-                    how: s.how.into(),
-                    false_positives: s.false_positives.into(),
-                    false_negatives: s.false_negatives.into(),
-                    example: s.example.into(),
-                },
-            })
+                cwe: s.cwe,
+                references: s.references,
+                remediation: s.remediation,
+                doc: crate::rules::rule_doc([
+                    s.detects,
+                    s.why,
+                    s.how,
+                    s.false_positives,
+                    s.false_negatives,
+                    s.example,
+                ]),
+            }
+            .build(ID)
         })
         .collect()
 }
