@@ -156,6 +156,11 @@ pub struct Service {
     pub class: Option<String>,
     /// Authentication posture: `none`, `password`, `password-blank-allowed`, `key`, `unknown`.
     pub authentication: String,
+    /// What else is known about it, as named values: `busybox-applet` (`compiled-in` or `absent`,
+    /// for a program that is a link to BusyBox), `cgi-directory` (a directory of CGI programs a
+    /// web server may run), ….
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<crate::evidence::Field>,
     /// Where it is started (the script or unit file).
     pub locations: Vec<Locator>,
 }

@@ -78,7 +78,11 @@ pub fn write(report: &Report, heading: &dyn Fn(&str) -> String, out: &mut dyn Wr
                 s.class
                     .as_deref()
                     .map(|c| format!(", {}", e(c)))
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    + &s.details
+                        .iter()
+                        .map(|d| format!(", {} {}", e(&d.name), show(&d.value)))
+                        .collect::<String>(),
                 e(&s.started_by),
                 s.locations.first().map(|l| l.to_string()).unwrap_or_default(),
                 s.line,

@@ -53,9 +53,21 @@ fn service_lines(r: &Value) -> Vec<String> {
                 s["started_by"].as_str().unwrap(),
                 s["class"].as_str().unwrap_or("-"),
                 s["authentication"].as_str().unwrap()
-            )
+            ) + &details(s)
         })
         .collect()
+}
+
+/// A service's details as ` name=value,…` (empty when it has none).
+fn details(s: &Value) -> String {
+    let Some(d) = s["details"].as_array() else {
+        return String::new();
+    };
+    let parts: Vec<String> = d
+        .iter()
+        .map(|f| format!("{}={}", f["name"].as_str().unwrap(), f["value"].as_str().unwrap()))
+        .collect();
+    format!(" {}", parts.join(","))
 }
 
 /// One finding as a line: `rule severity confidence member [offset+length lines a-b]…`.
@@ -113,17 +125,17 @@ fn fixture_services_inventory_is_exact() {
     assert_eq!(
         service_lines(&r),
         [
-            "/etc/inetd.conf:2 /usr/sbin/telnetd [-i] inetd 23/tcp telnet password",
-            "/etc/inetd.conf:3 /usr/sbin/tftpd [-c /srv/tftp] inetd 69/udp tftp none",
+            "/etc/inetd.conf:2 /usr/sbin/telnetd [-i] inetd 23/tcp telnet password busybox-applet=compiled-in",
+            "/etc/inetd.conf:3 /usr/sbin/tftpd [-c /srv/tftp] inetd 69/udp tftp none busybox-applet=absent",
             "/etc/init.d/dropbear:8 /usr/sbin/dropbear [-F -P /var/run/dropbear.pid -B -p 22] procd 22/tcp ssh password-blank-allowed",
-            "/etc/init.d/network:3 httpd [-p 80 -h /www] rc-script 80/tcp http unknown",
-            "/etc/init.d/rcS:4 telnetd [-l /bin/sh -p 2323] rc-script 2323/tcp telnet none",
+            "/etc/init.d/network:3 httpd [-p 80 -h /www] rc-script 80/tcp http unknown busybox-applet=compiled-in,cgi-directory=/www/cgi-bin",
+            "/etc/init.d/rcS:4 telnetd [-l /bin/sh -p 2323] rc-script 2323/tcp telnet none busybox-applet=compiled-in",
             "/etc/init.d/rcS:7 /usr/sbin/mfgd [] rc-script - debug unknown",
             "/etc/init.d/rcS:8 /usr/sbin/inetd [] rc-script - - unknown",
-            "/etc/inittab:2 /bin/sh [] inittab - console none",
-            "/etc/inittab:3 /sbin/getty [-L ttyS1 115200 vt100] inittab - console password",
+            "/etc/inittab:2 /bin/sh [] inittab - console none busybox-applet=compiled-in",
+            "/etc/inittab:3 /sbin/getty [-L ttyS1 115200 vt100] inittab - console password busybox-applet=compiled-in",
             "/etc/systemd/system/sshd.service:3 /usr/sbin/sshd [-D] systemd 2222/tcp ssh password-blank-allowed",
-            "/lib/functions.sh:3 udhcpd [/etc/udhcpd.conf] rc-script - dhcp unknown",
+            "/lib/functions.sh:3 udhcpd [/etc/udhcpd.conf] rc-script - dhcp unknown busybox-applet=compiled-in",
             "/lib/systemd/system/snmpd.service:5 /usr/sbin/snmpd [-Lsd -f] systemd 161/udp snmp password",
         ]
     );
@@ -280,7 +292,7 @@ fn tplink_wr841n_services() {
     assert_eq!(
         service_lines(&r),
         [
-            "/etc/inittab:2 /sbin/getty [ttyS0 115200] inittab - console password",
+            "/etc/inittab:2 /sbin/getty [ttyS0 115200] inittab - console password busybox-applet=compiled-in",
             "/etc/rc.d/rcS:37 /usr/bin/httpd [] rc-script - http unknown",
         ]
     );
@@ -299,7 +311,7 @@ fn tplink_mt7628_services() {
         service_lines(&r),
         [
             "/etc/init.d/rcS:76 cos [] rc-script - - unknown",
-            "/etc/inittab:2 /bin/login [] inittab - console password",
+            "/etc/inittab:2 /bin/login [] inittab - console password busybox-applet=compiled-in",
         ]
     );
     assert_eq!(finding_lines(&r, &["PRB-SVC"]), Vec::<String>::new());
@@ -344,8 +356,8 @@ fn binwalk_squashfs_v2_root_shells_and_modes() {
     assert_eq!(
         service_lines(&r),
         [
-            "/etc/inittab:2 /bin/sh [] inittab - console none",
-            "/etc/inittab:3 /bin/sh [] inittab - console none",
+            "/etc/inittab:2 /bin/sh [] inittab - console none busybox-applet=compiled-in",
+            "/etc/inittab:3 /bin/sh [] inittab - console none busybox-applet=compiled-in",
         ]
     );
     let shell = finding(&r, "PRB-SVC-002", "/etc/inittab");

@@ -232,7 +232,21 @@ impl Services {
             });
         }
 
+        let cgi = cgi_directories(root);
         for d in &decided {
+            let mut details = Vec::new();
+            if let Some((present, _)) = &d.applet {
+                details.push(Field {
+                    name: "busybox-applet".into(),
+                    value: ByteString::from(if *present { &b"compiled-in"[..] } else { b"absent" }),
+                });
+            }
+            if d.class == Some("http") {
+                details.extend(cgi.iter().map(|dir| Field {
+                    name: "cgi-directory".into(),
+                    value: ByteString::from(dir.as_slice()),
+                }));
+            }
             out.inventory.services.push(Service {
                 binary: ByteString::from(d.found.binary.as_slice()),
                 arguments: d
@@ -247,6 +261,7 @@ impl Services {
                 protocol: d.port.map(|p| p.1.to_string()),
                 class: d.class.map(str::to_string),
                 authentication: d.authentication.into(),
+                details,
                 locations: vec![root.tree.locator(d.found.file)],
             });
             self.service_findings(root, d, out);
@@ -461,6 +476,29 @@ impl Services {
             }
         }
     }
+}
+
+/// Most CGI directories listed for one root.
+const MAX_CGI_DIRECTORIES: usize = 16;
+
+/// Directories of CGI programs in a root file system: directories named `cgi-bin`, and the
+/// directories holding `*.cgi` files, sorted. A web server started at boot may run what they hold
+/// (which one depends on its configuration, which is not read: every web service of the root
+/// lists them all).
+fn cgi_directories(root: &Root<'_>) -> Vec<Vec<u8>> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for path in root.members.keys() {
+        let (parent, name) = match path.iter().rposition(|&c| c == b'/') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (&b""[..], path.as_slice()),
+        };
+        if name == b"cgi-bin" {
+            dirs.insert(path.clone());
+        } else if name.ends_with(b".cgi") && !parent.is_empty() {
+            dirs.insert(parent.to_vec());
+        }
+    }
+    dirs.into_iter().take(MAX_CGI_DIRECTORIES).collect()
 }
 
 #[cfg(test)]
