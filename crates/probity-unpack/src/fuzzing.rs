@@ -93,6 +93,20 @@ mod regressions {
     }
 
     #[test]
+    fn sevenz_next_header_end_overflow() {
+        // A start header whose next-header offset plus length is 2^64 - 17: adding the 32-byte
+        // signature header overflowed (found by format_sevenz, 150-second run).
+        let mut d = b"7z\xbc\xaf\x27\x1c\x00\x04".to_vec();
+        d.extend_from_slice(&[0; 4]);
+        d.extend_from_slice(&0x7du64.to_le_bytes());
+        d.extend_from_slice(&0xffff_ffff_ffff_ff7cu64.to_le_bytes());
+        d.extend_from_slice(&[0; 4]);
+        let crc = crc32fast::hash(&d[12..32]);
+        d[8..12].copy_from_slice(&crc.to_le_bytes());
+        run_format("7z", &d);
+    }
+
+    #[test]
     fn ihex_overlapping_records() {
         // The second record lies inside the first: the image must span the first one's end.
         run_format(

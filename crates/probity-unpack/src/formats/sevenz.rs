@@ -25,7 +25,7 @@ fn header(data: &[u8]) -> Option<(u64, bool)> {
     let next_off = bytes::le64(data, 12)?;
     let next_len = bytes::le64(data, 20)?;
     Some((
-        32 + next_off.checked_add(next_len)?,
+        next_off.checked_add(next_len)?.checked_add(32)?,
         crc32fast::hash(rest) == start_crc,
     ))
 }
