@@ -107,6 +107,31 @@ mod regressions {
     }
 
     #[test]
+    fn yaffs2_spare_cut_after_its_tags() {
+        // 2048-byte chunks with 64-byte spares: an object header, then a data chunk whose spare
+        // ends right after its 16 bytes of tags; the image was said to end at the full spare
+        // (found by format_yaffs2, 150-second run).
+        let tags = |seq: u32, obj: u32, chunk: u32, bytes: u32| {
+            [seq, obj, chunk, bytes]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>()
+        };
+        let mut d = vec![0u8; 2048];
+        put(&mut d, 0, &1u32.to_le_bytes()); // a file
+        put(&mut d, 4, &1u32.to_le_bytes()); // in the root
+        put(&mut d, 10, b"a");
+        put(&mut d, 292, &4u32.to_le_bytes()); // its size
+        d.extend_from_slice(&tags(0x1000, 257, 0, 0));
+        d.extend_from_slice(&[0xff; 48]);
+        let mut data = b"abcd".to_vec();
+        data.resize(2048, 0xff);
+        d.extend_from_slice(&data);
+        d.extend_from_slice(&tags(0x1000, 257, 1, 4));
+        run_format("yaffs2", &d);
+    }
+
+    #[test]
     fn ihex_overlapping_records() {
         // The second record lies inside the first: the image must span the first one's end.
         run_format(

@@ -185,7 +185,8 @@ impl Format for Yaffs2 {
             if t.seq == 0xffff_ffff || t.obj == 0xffff_ffff {
                 continue; // erased
             }
-            end = base + stride;
+            // The last chunk's spare area may be cut short after its tags.
+            end = (base + stride).min(data.len());
             if t.chunk == 0 {
                 let h = &data[base..base + g.chunk];
                 let o = Object {
