@@ -132,6 +132,16 @@ mod regressions {
     }
 
     #[test]
+    fn zstd_count_past_a_short_frame() {
+        // A 19-byte frame whose decoder reported reading 24 bytes (found by format_zstd,
+        // 150-second run).
+        run_format(
+            "zstd",
+            b"\x28\xb5\x2f\xfd\x44\x27\x22\x4d\x2b\x00\x00\x00\x00\x00\x01\x9c\x78\x00\x20",
+        );
+    }
+
+    #[test]
     fn ihex_overlapping_records() {
         // The second record lies inside the first: the image must span the first one's end.
         run_format(

@@ -56,7 +56,9 @@ impl Format for Zstd {
             if let Err(e) = dec.decode_blocks(&mut source, BlockDecodingStrategy::UptoBytes(1 << 20)) {
                 break Err(FormatError::invalid(format!("corrupt zstd data: {e}")));
             }
-            let consumed = header_len + dec.bytes_read_from_source();
+            // The decoder's count can run past a frame cut short (it counts what it expected to
+            // read, such as a missing checksum): never more than the data.
+            let consumed = (header_len + dec.bytes_read_from_source()).min(data.len() as u64);
             if let Some(chunk) = dec.collect()
                 && let Err(e) = sink.write(out, &chunk, consumed)
             {
@@ -80,7 +82,9 @@ impl Format for Zstd {
                     "content checksum mismatch: stored {want:#010x}, computed {got:#010x}"
                 ));
             }
-            consumed = consumed.max(header_len + dec.bytes_read_from_source());
+            consumed = consumed
+                .max(header_len + dec.bytes_read_from_source())
+                .min(data.len() as u64);
         }
         sink.finish(out, result.is_err());
         finish_stream(result, out, consumed)
