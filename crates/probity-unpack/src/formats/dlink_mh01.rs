@@ -553,26 +553,6 @@ mod tests {
     #[test]
     fn mutated_inputs_never_panic() {
         let valid = image(b"foobar 1234 test\n", "6b29f1d663a21b35fb45b69a42649f5e", true);
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let limits = Limits::default();
-        let spool = Spool::temporary().unwrap();
-        for _ in 0..2000 {
-            let mut d = valid.clone();
-            for _ in 0..next() % 6 {
-                let i = next() as usize % d.len();
-                d[i] = next() as u8;
-            }
-            let cut = next() as usize % (d.len() + 1);
-            let d = &d[..cut];
-            let _ = DlinkMh01.probe(d);
-            let mut x = Extractor::new(&limits, &spool, d.len() as u64, 1 << 30);
-            let _ = DlinkMh01.extract(d, &mut x);
-        }
+        crate::fuzzing::mutated_inputs_never_panic(&DlinkMh01, &valid);
     }
 }
