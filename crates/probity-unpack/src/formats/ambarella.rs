@@ -109,8 +109,7 @@ impl Format for Ambarella {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::{Child, ChildData, Spool};
-    use crate::limits::Limits;
+    use crate::formats::seama::tests::run;
 
     fn romfs(files: &[(&[u8], &[u8])]) -> Vec<u8> {
         let mut d = vec![0xffu8; BLOCK];
@@ -135,25 +134,6 @@ mod tests {
         d
     }
 
-    fn run(data: &[u8]) -> (u64, Vec<Child>, Vec<String>) {
-        let limits = Limits::default();
-        let spool = Spool::temporary().unwrap();
-        let mut x = Extractor::new(&limits, &spool, data.len() as u64, 1 << 30);
-        let used = Ambarella.extract(data, &mut x).unwrap();
-        let (children, notes, _, _) = x.into_parts();
-        (used, children, notes)
-    }
-
-    fn regions(children: &[Child]) -> Vec<(Vec<u8>, u64, u64)> {
-        children
-            .iter()
-            .map(|c| match c.data {
-                ChildData::Region { offset, length } => (c.entry.member.clone().unwrap(), offset, length),
-                _ => panic!("not a region"),
-            })
-            .collect()
-    }
-
     #[test]
     fn files_and_padding() {
         let full = [0x42u8; BLOCK];
@@ -163,11 +143,11 @@ mod tests {
         let mut with_tail = d.clone();
         with_tail.extend_from_slice(b"next structure");
         assert_eq!(Ambarella.probe(&with_tail).unwrap().length, Some(d.len() as u64));
-        let (used, children, notes) = run(&with_tail);
+        let (used, regions, notes, _, _) = run(&Ambarella, &with_tail);
         assert_eq!(used, d.len() as u64);
         assert!(notes.is_empty());
         assert_eq!(
-            regions(&children),
+            regions,
             vec![
                 (b"/table_h.bin".to_vec(), 4096, 3),
                 (b"/exact.bin".to_vec(), 6144, 2048)
@@ -178,9 +158,9 @@ mod tests {
     #[test]
     fn cut_file_is_a_note() {
         let d = romfs(&[(b"a", b"abcdef")]);
-        let (used, children, notes) = run(&d[..4096 + 4]);
+        let (used, regions, notes, _, _) = run(&Ambarella, &d[..4096 + 4]);
         assert_eq!(used, 4100);
-        assert_eq!(regions(&children), vec![(b"/a".to_vec(), 4096, 4)]);
+        assert_eq!(regions, vec![(b"/a".to_vec(), 4096, 4)]);
         assert_eq!(
             notes,
             vec!["file `a` at 0x1000 is cut: 4 of 6 bytes present".to_string()]

@@ -207,8 +207,7 @@ impl Format for Maxlinear {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::{Child, ChildData, Spool};
-    use crate::limits::Limits;
+    use crate::formats::seama::tests::run;
 
     fn image(layout: &Layout, declared: u32, parts: &[(u8, &[u8])]) -> Vec<u8> {
         let mut d = vec![0u8; layout.len];
@@ -226,34 +225,15 @@ mod tests {
         d
     }
 
-    fn run(data: &[u8]) -> (u64, Vec<Child>, Vec<String>) {
-        let limits = Limits::default();
-        let spool = Spool::temporary().unwrap();
-        let mut x = Extractor::new(&limits, &spool, data.len() as u64, 1 << 30);
-        let used = Maxlinear.extract(data, &mut x).unwrap();
-        let (children, notes, _, _) = x.into_parts();
-        (used, children, notes)
-    }
-
-    fn regions(children: &[Child]) -> Vec<(Vec<u8>, u64, u64)> {
-        children
-            .iter()
-            .map(|c| match c.data {
-                ChildData::Region { offset, length } => (c.entry.member.clone().unwrap(), offset, length),
-                _ => panic!("not a region"),
-            })
-            .collect()
-    }
-
     #[test]
     fn ver2_parts_named_by_type() {
         let d = image(&V2, 9, &[(2, b"kern"), (3, b"rootfs"), (10, b"gw"), (0x33, b"x")]);
         assert_eq!(Maxlinear.probe(&d).unwrap().length, Some(d.len() as u64));
-        let (used, children, notes) = run(&d);
+        let (used, regions, notes, _, _) = run(&Maxlinear, &d);
         assert_eq!(used, d.len() as u64);
         assert!(notes.is_empty());
         assert_eq!(
-            regions(&children),
+            regions,
             vec![
                 (b"/atomkernel.img".to_vec(), 0xa0, 4),
                 (b"/atomrootfs.hsqs".to_vec(), 0xa4, 6),
@@ -274,11 +254,11 @@ mod tests {
             "{}",
             p.description
         );
-        let (used, children, notes) = run(&d);
+        let (used, regions, notes, _, _) = run(&Maxlinear, &d);
         assert_eq!(used, d.len() as u64);
         assert!(notes.is_empty());
         assert_eq!(
-            regions(&children),
+            regions,
             vec![
                 (b"/signature.der".to_vec(), 0, 0x44),
                 (b"/armkernel.img".to_vec(), 0x44 + 0xfc, 10),
@@ -290,9 +270,9 @@ mod tests {
     #[test]
     fn cut_part_is_a_note() {
         let d = image(&V2, 2, &[(2, b"kern"), (3, b"rootfs")]);
-        let (used, children, notes) = run(&d[..d.len() - 2]);
+        let (used, regions, notes, _, _) = run(&Maxlinear, &d[..d.len() - 2]);
         assert_eq!(used, d.len() as u64 - 2);
-        assert_eq!(regions(&children)[1], (b"/atomrootfs.hsqs".to_vec(), 0xa4, 4));
+        assert_eq!(regions[1], (b"/atomrootfs.hsqs".to_vec(), 0xa4, 4));
         assert_eq!(
             notes,
             vec!["part 1 (`atomrootfs.hsqs`) at 0xa4 is cut: 4 of 6 bytes present".to_string()]
