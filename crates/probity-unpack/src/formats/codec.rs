@@ -396,10 +396,7 @@ mod tests {
     use super::{Codec, decompress, xz_single_block};
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        probity_model::hex::decode(s).unwrap()
     }
 
     // `printf 'probity probity probity probity\n' | xz --check=crc32` (and --check=crc64).

@@ -307,10 +307,7 @@ mod tests {
     use crate::format::Format;
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        probity_model::hex::decode(s).unwrap()
     }
 
     /// `b"<html>hi</html>\n" + b"body{}\n" * 4` in Python's LZMA-alone (lc3 lp0 pb2, 64 KiB

@@ -473,10 +473,7 @@ mod tests {
     use crate::format::Format;
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        probity_model::hex::decode(s).unwrap()
     }
 
     /// `b"probity programstore test payload\n" * 6` as Python's LZMA-alone encoder writes it
