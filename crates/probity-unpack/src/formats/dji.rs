@@ -378,8 +378,6 @@ mod tests {
     use aes::cipher::BlockEncryptMut;
 
     use super::*;
-    use crate::extract::{ChildData, Spool};
-    use crate::limits::Limits;
 
     /// Member names and data.
     type Members = Vec<(Vec<u8>, Vec<u8>)>;
@@ -432,26 +430,7 @@ mod tests {
     }
 
     fn run(d: &[u8]) -> (u64, Members, Vec<String>, String, bool) {
-        let limits = Limits::default();
-        let spool = Spool::temporary().unwrap();
-        let mut x = Extractor::new(&limits, &spool, d.len() as u64, 1 << 30);
-        let used = Dji.extract(d, &mut x).unwrap();
-        let verified = x.is_verified();
-        let (children, notes, description, _) = x.into_parts();
-        let members = children
-            .into_iter()
-            .map(|c| {
-                let bytes = match c.data {
-                    ChildData::Bytes(b) => b.to_vec(),
-                    ChildData::Region { offset, length } => {
-                        d[offset as usize..(offset + length) as usize].to_vec()
-                    }
-                    other => panic!("unexpected data {other:?}"),
-                };
-                (c.entry.member.unwrap(), bytes)
-            })
-            .collect();
-        (used, members, notes, description, verified)
+        crate::formats::seama::tests::run_members(&Dji, d)
     }
 
     fn sample_modules() -> Vec<(u8, u8, Vec<u8>)> {

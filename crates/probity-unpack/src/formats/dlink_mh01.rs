@@ -394,7 +394,7 @@ mod tests {
     use aes::cipher::BlockEncryptMut;
 
     use super::*;
-    use crate::extract::{ChildData, Spool};
+    use crate::extract::Spool;
     use crate::limits::Limits;
 
     /// Member names and data.
@@ -444,24 +444,7 @@ mod tests {
     }
 
     fn run(d: &[u8]) -> (u64, Members, Vec<String>, String) {
-        let limits = Limits::default();
-        let spool = Spool::temporary().unwrap();
-        let mut x = Extractor::new(&limits, &spool, d.len() as u64, 1 << 30);
-        let used = DlinkMh01.extract(d, &mut x).unwrap();
-        let (children, notes, description, _) = x.into_parts();
-        let members = children
-            .into_iter()
-            .map(|c| {
-                let bytes = match c.data {
-                    ChildData::Bytes(b) => b.to_vec(),
-                    ChildData::Region { offset, length } => {
-                        d[offset as usize..(offset + length) as usize].to_vec()
-                    }
-                    other => panic!("unexpected data {other:?}"),
-                };
-                (c.entry.member.unwrap(), bytes)
-            })
-            .collect();
+        let (used, members, notes, description, _) = crate::formats::seama::tests::run_members(&DlinkMh01, d);
         (used, members, notes, description)
     }
 

@@ -469,7 +469,6 @@ pub(crate) fn lzma_member(
 #[cfg(test)]
 mod tests {
     use super::{HEADER_LEN, ProgramStore, crc16_genibus, crc32_bzip2, utc};
-    use crate::extract::{ChildData, Extractor, Spool};
     use crate::format::Format;
 
     fn unhex(s: &str) -> Vec<u8> {
@@ -511,26 +510,7 @@ mod tests {
     type Members = Vec<(Vec<u8>, Vec<u8>)>;
 
     fn run(data: &[u8]) -> (u64, Members, Vec<String>, String, bool) {
-        let limits = crate::limits::Limits::default();
-        let spool = Spool::temporary().unwrap();
-        let mut x = Extractor::new(&limits, &spool, data.len() as u64, 1 << 30);
-        let used = ProgramStore.extract(data, &mut x).unwrap();
-        let verified = x.is_verified();
-        let (children, notes, description, _) = x.into_parts();
-        let members = children
-            .into_iter()
-            .map(|c| {
-                let bytes = match c.data {
-                    ChildData::Bytes(b) => b.to_vec(),
-                    ChildData::Region { offset, length } => {
-                        data[offset as usize..(offset + length) as usize].to_vec()
-                    }
-                    _ => panic!("unexpected member data"),
-                };
-                (c.entry.member.unwrap(), bytes)
-            })
-            .collect();
-        (used, members, notes, description, verified)
+        crate::formats::seama::tests::run_members(&ProgramStore, data)
     }
 
     #[test]

@@ -365,6 +365,35 @@ pub(crate) mod tests {
 
     pub(crate) type Run = (u64, Vec<(Vec<u8>, u64, u64)>, Vec<String>, String, bool);
 
+    /// (consumed, (member path, member bytes) for members that are ranges of the input or decoded
+    /// bytes, notes, description, verified).
+    pub(crate) type MemberRun = (u64, Vec<(Vec<u8>, Vec<u8>)>, Vec<String>, String, bool);
+
+    /// Extracts `d` as `f` with default limits and returns every member's bytes; a member
+    /// delivered any other way (spooled, streamed) fails the test.
+    pub(crate) fn run_members(f: &dyn Format, d: &[u8]) -> MemberRun {
+        let limits = crate::limits::Limits::default();
+        let spool = Spool::temporary().unwrap();
+        let mut x = Extractor::new(&limits, &spool, d.len() as u64, 1 << 30);
+        let used = f.extract(d, &mut x).unwrap();
+        let verified = x.is_verified();
+        let (children, notes, description, _) = x.into_parts();
+        let members = children
+            .into_iter()
+            .map(|c| {
+                let bytes = match c.data {
+                    ChildData::Bytes(b) => b.to_vec(),
+                    ChildData::Region { offset, length } => {
+                        d[offset as usize..(offset + length) as usize].to_vec()
+                    }
+                    other => panic!("unexpected member data {other:?}"),
+                };
+                (c.entry.member.unwrap(), bytes)
+            })
+            .collect();
+        (used, members, notes, description, verified)
+    }
+
     pub(crate) fn run(f: &dyn Format, d: &[u8]) -> Run {
         let limits = crate::limits::Limits::default();
         let spool = Spool::temporary().unwrap();

@@ -221,7 +221,6 @@ impl Format for WindRiverMfs {
 #[cfg(test)]
 mod tests {
     use super::{MAGIC_BE, MAGIC_LE, WindRiverMfs};
-    use crate::extract::{ChildData, Extractor, Spool};
     use crate::format::Format;
 
     fn unhex(s: &str) -> Vec<u8> {
@@ -262,24 +261,8 @@ mod tests {
     type Members = Vec<(Vec<u8>, Vec<u8>)>;
 
     fn run(data: &[u8]) -> (u64, Members, Vec<String>, String) {
-        let limits = crate::limits::Limits::default();
-        let spool = Spool::temporary().unwrap();
-        let mut x = Extractor::new(&limits, &spool, data.len() as u64, 1 << 30);
-        let used = WindRiverMfs.extract(data, &mut x).unwrap();
-        let (children, notes, description, _) = x.into_parts();
-        let members = children
-            .into_iter()
-            .map(|c| {
-                let bytes = match c.data {
-                    ChildData::Bytes(b) => b.to_vec(),
-                    ChildData::Region { offset, length } => {
-                        data[offset as usize..(offset + length) as usize].to_vec()
-                    }
-                    _ => panic!("unexpected member data"),
-                };
-                (c.entry.member.unwrap(), bytes)
-            })
-            .collect();
+        let (used, members, notes, description, _) =
+            crate::formats::seama::tests::run_members(&WindRiverMfs, data);
         (used, members, notes, description)
     }
 
